@@ -1,0 +1,130 @@
+"""Colour histogram: the distinct colours of an image with their pixel counts.
+
+k-means on the distinct colours, each weighted by its count, is the same
+computation as k-means on every pixel (the weighted sums are equal), but costs
+the number of colours instead of the number of pixels. The inverse index maps
+the result back to pixels with one lookup each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["ColorHistogram", "color_histogram", "binned_means", "group_means", "FIT_BITS"]
+
+#: Bits per channel of the histogram that uint16 and float images are fitted on.
+FIT_BITS = 10
+
+# At or above this many pixels, 8-bit histograms count into a dense table of
+# all 2**24 colours (linear time) instead of sorting (n log n).
+_DENSE_MIN_PIXELS = 1 << 20
+
+
+@dataclass(frozen=True)
+class ColorHistogram:
+    """Distinct colours, sorted lexicographically, with counts and inverse.
+
+    Attributes
+    ----------
+    colors : ndarray, shape (U, C)
+        Each distinct colour once, in the image's dtype.
+    counts : ndarray of int64, shape (U,)
+        Number of pixels with each colour.
+    inverse : ndarray of intp, shape (N,)
+        ``colors[inverse]`` rebuilds the input rows.
+    """
+
+    colors: NDArray
+    counts: NDArray[np.int64]
+    inverse: NDArray[np.intp]
+
+    def __len__(self) -> int:
+        return self.colors.shape[0]
+
+
+def _pack_uint8(colors: NDArray[np.uint8]) -> NDArray[np.int32]:
+    """One integer key per row: the channels' bytes, most significant first."""
+    key = colors[:, 0].astype(np.int32)
+    for channel in range(1, colors.shape[1]):
+        key <<= 8
+        key |= colors[:, channel]
+    return key
+
+
+def _unpack_uint8(keys: NDArray[np.integer], n_channels: int) -> NDArray[np.uint8]:
+    shifts = 8 * np.arange(n_channels - 1, -1, -1)
+    return ((keys[:, None] >> shifts) & 0xFF).astype(np.uint8)
+
+
+def _uint8_histogram(colors: NDArray[np.uint8]) -> ColorHistogram:
+    keys = _pack_uint8(colors)
+    n_keys = 1 << (8 * colors.shape[1])
+    if colors.shape[1] == 1 or keys.size >= _DENSE_MIN_PIXELS:
+        # Count into a table of every possible colour: linear time.
+        table = np.bincount(keys, minlength=n_keys)
+        present = np.flatnonzero(table)
+        index = np.zeros(n_keys, dtype=np.intp)
+        index[present] = np.arange(present.size)
+        return ColorHistogram(_unpack_uint8(present, colors.shape[1]), table[present], index[keys])
+    # Sort, then find each pixel's key among the distinct ones (cheaper than
+    # np.unique's argsort for inverse indices).
+    ordered = np.sort(keys)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    present = ordered[starts]
+    counts = np.diff(np.append(starts, ordered.size)).astype(np.int64)
+    inverse = np.searchsorted(present, keys).astype(np.intp)
+    return ColorHistogram(_unpack_uint8(present, colors.shape[1]), counts, inverse)
+
+
+def color_histogram(colors: NDArray) -> ColorHistogram:
+    """Histogram of the rows of ``colors`` (shape ``(N, C)``, N > 0)."""
+    if colors.dtype == np.uint8:
+        return _uint8_histogram(colors)
+    # Normalise -0.0 to 0.0 so equal values share one entry.
+    rows = colors + colors.dtype.type(0) if colors.dtype.kind == "f" else colors
+    unique, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    return ColorHistogram(unique, counts.astype(np.int64), inverse.reshape(-1))
+
+
+def binned_means(
+    hist: ColorHistogram, bits: int = FIT_BITS
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.intp]]:
+    """Merge histogram colours into ``bits``-per-channel cells.
+
+    Returns each occupied cell's mean colour as floats in ``[0, 1]`` (weighted
+    by pixel counts, so the cell stands exactly for the sum of its pixels),
+    its pixel count, and the cell of every histogram colour. Used to fit
+    uint16 and float images, whose distinct colours can number in millions.
+    """
+    if hist.colors.dtype.kind == "u":
+        max_value = float(np.iinfo(hist.colors.dtype).max)
+        unit = hist.colors / max_value
+        cells = (hist.colors >> (8 * hist.colors.dtype.itemsize - bits)).astype(np.int64)
+    else:
+        unit = hist.colors.astype(np.float64)
+        cells = np.minimum((unit * (1 << bits)).astype(np.int64), (1 << bits) - 1)
+    key = np.zeros(len(hist), dtype=np.int64)
+    for channel in range(cells.shape[1]):
+        key = (key << bits) | cells[:, channel]
+    means, counts, group = group_means(unit, hist.counts.astype(np.float64), key)
+    return means, counts.astype(np.int64), group
+
+
+def group_means(
+    values: NDArray[np.float64], weights: NDArray[np.float64], key: NDArray[np.int64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intp]]:
+    """Weighted mean of the rows of ``values`` that share a ``key``.
+
+    Returns the means and total weights of the groups, in increasing key
+    order, and the group of every row.
+    """
+    _, group = np.unique(key, return_inverse=True)
+    group = group.reshape(-1)
+    totals = np.bincount(group, weights=weights)
+    means = np.stack(
+        [np.bincount(group, weights=weights * values[:, c]) / totals for c in range(values.shape[1])], axis=1
+    )
+    return means, totals, group

@@ -1,0 +1,127 @@
+"""Initial centres for k-means: random colours or greedy k-means++.
+
+Both draw from the weighted histogram, so a colour is picked in proportion to
+the number of pixels that have it, exactly as if pixels were sampled.
+
+References
+----------
+.. [1] D. Arthur and S. Vassilvitskii, "k-means++: the advantages of careful
+       seeding", SODA 2007 (greedy variant: several candidates per step, keep
+       the one that lowers the potential most, as in scikit-learn).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .kmeans import WeightedPoints, lloyd
+from .nearest import CHUNK_ELEMENTS, squared_distances
+
+__all__ = ["init_random", "init_kmeans_plusplus", "coarsen", "initial_centers"]
+
+FloatArray = NDArray[np.float64]
+
+#: Above this many points, seeding works on a coarser grid of the histogram.
+COARSE_POINTS = 1 << 13
+
+
+def init_random(data: WeightedPoints, n_clusters: int, rng: np.random.Generator) -> FloatArray:
+    """``n_clusters`` distinct points drawn at random, weighted by ``data.weights``."""
+    probabilities = data.weights / data.weights.sum()
+    chosen = rng.choice(len(data), size=n_clusters, replace=False, p=probabilities)
+    return data.points[chosen].copy()
+
+
+def coarsen(data: WeightedPoints, cells_per_axis: int = 32) -> WeightedPoints:
+    """Merge points that fall in the same grid cell into their weighted mean.
+
+    The grid spans the bounding box of the points with ``cells_per_axis``
+    cells along each axis. The means are distinct (cells are disjoint).
+    """
+    low = data.points.min(axis=0)
+    extent = np.maximum(data.points.max(axis=0) - low, 1e-12)
+    cell = np.minimum(((data.points - low) / extent * cells_per_axis).astype(np.intp), cells_per_axis - 1)
+    key = np.zeros(len(data), dtype=np.intp)
+    for channel in range(cell.shape[1]):
+        key = key * cells_per_axis + cell[:, channel]
+    n_cells = cells_per_axis ** cell.shape[1]
+    totals = np.bincount(key, weights=data.weights, minlength=n_cells)
+    occupied = np.flatnonzero(totals)
+    means = (
+        np.stack(
+            [
+                np.bincount(key, weights=data.weights * data.points[:, c], minlength=n_cells)[occupied]
+                for c in range(cell.shape[1])
+            ],
+            axis=1,
+        )
+        / totals[occupied, None]
+    )
+    return WeightedPoints(points=means, weights=totals[occupied])
+
+
+def init_kmeans_plusplus(data: WeightedPoints, n_clusters: int, rng: np.random.Generator) -> FloatArray:
+    """Greedy weighted k-means++ seeding.
+
+    Each new centre is the best of ``2 + floor(ln K)`` candidates drawn with
+    probability proportional to weight times squared distance to the nearest
+    centre so far.
+    """
+    points, weights = data.points, data.weights
+    n_trials = 2 + int(math.log(n_clusters))
+    centers = np.empty((n_clusters, points.shape[1]))
+    first = rng.choice(len(data), p=weights / weights.sum())
+    centers[0] = points[first]
+    closest = squared_distances(points, centers[:1])[:, 0]
+    # Block over points so the (points x trials) matrix stays small.
+    step = max(1, CHUNK_ELEMENTS // n_trials)
+    for index in range(1, n_clusters):
+        cumulative = np.cumsum(weights * closest)
+        targets = rng.random(n_trials) * cumulative[-1]
+        candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), len(data) - 1)
+        potentials = np.zeros(n_trials)
+        for start in range(0, len(data), step):
+            rows = slice(start, start + step)
+            dist = np.minimum(squared_distances(points[rows], points[candidates]), closest[rows, None])
+            # An explicit sum, not a BLAS dot product, so the result does not
+            # depend on BLAS threading.
+            potentials += (weights[rows, None] * dist).sum(axis=0)
+        best = candidates[np.argmin(potentials)]
+        centers[index] = points[best]
+        np.minimum(closest, squared_distances(points, points[best : best + 1])[:, 0], out=closest)
+    return centers
+
+
+def initial_centers(
+    data: WeightedPoints,
+    n_clusters: int,
+    method: str,
+    rng: np.random.Generator,
+    *,
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 0.0,
+) -> FloatArray:
+    """Starting centres for k-means on ``data``: seeded, then settled on a coarse histogram.
+
+    Histograms with more than :data:`COARSE_POINTS` points are merged on a
+    32-per-axis grid (:func:`coarsen`). On that small set, each of ``n_init``
+    seedings (``method``: "k-means++" or "random") is followed by k-means to
+    convergence; the result with the lowest inertia is returned. The exact
+    k-means on the full histogram then needs only a few iterations, and the
+    restarts cost little.
+    """
+    coarse = coarsen(data) if len(data) > COARSE_POINTS else data
+    if len(coarse) < n_clusters:
+        coarse = data
+    seeder = init_kmeans_plusplus if method == "k-means++" else init_random
+    best = None
+    for _ in range(n_init):
+        fit = lloyd(coarse, seeder(coarse, n_clusters, rng), max_iter=max_iter, tol=tol)
+        if best is None or fit.inertia < best.inertia:
+            best = fit
+    assert best is not None
+    return best.centers

@@ -1,0 +1,297 @@
+"""Weighted k-means (Lloyd's algorithm) on histogram points, accelerated exactly.
+
+Each point is a distinct colour weighted by how many pixels have it, so one
+iteration costs the number of distinct colours, not pixels. The assignment step
+keeps, per point, a lower bound on how much closer its own centre is than any
+other (Hamerly's two bounds folded into one margin, tightened with half the
+distance to the nearest other centre), and skips the search while that margin
+stays positive. Only the few points near a boundary are examined, so a late
+iteration costs little more than one pass over the margins. The bound carries
+a safety margin for rounding, so the labels are exactly those a plain search
+gives, ties included (lowest index wins); the centre update sums in a fixed
+order. The result is therefore identical to plain Lloyd iterations over every
+pixel (for integer colours, where the weighted sums are exact) and independent
+of BLAS threads.
+
+References
+----------
+.. [1] S. P. Lloyd, "Least squares quantization in PCM", IEEE Trans. Inf.
+       Theory 28(2), 1982.
+.. [2] G. Hamerly, "Making k-means even faster", SIAM SDM 2010.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .nearest import CenterNeighbors, nearest_two, point_distances, search_near
+
+__all__ = ["WeightedPoints", "KMeansFit", "ClusterSums", "lloyd", "relabel", "reseed_empty"]
+
+FloatArray = NDArray[np.float64]
+IndexArray = NDArray[np.intp]
+
+# A point keeps its label without a search only while its margin exceeds
+# this: far more than the rounding error accumulated in the margins (clustering
+# coordinates are at most a few hundred), far less than any real distance.
+MARGIN_SLACK = 1e-7
+
+#: Iterations between rebuilding the centres' neighbour lists.
+REFRESH_NEIGHBORS = 8
+
+
+@dataclass(frozen=True)
+class WeightedPoints:
+    """Points in the clustering space with their weights (pixel counts)."""
+
+    points: FloatArray
+    weights: FloatArray
+
+    def __len__(self) -> int:
+        return self.points.shape[0]
+
+
+@dataclass(frozen=True)
+class KMeansFit:
+    """Outcome of :func:`lloyd`.
+
+    Attributes
+    ----------
+    centers : ndarray, shape (K, D)
+    labels : ndarray of intp
+        Nearest centre of every point, for the final ``centers``.
+    inertia : float
+        Weighted sum of squared distances of points to their centres.
+    n_iter : int
+        Assignment steps run.
+    converged : bool
+        True if no label changed or no centre moved more than ``tol``.
+    margins : ndarray
+        For ``centers``: each point's distance to any other centre exceeds
+        the distance to its own centre by at least this much.
+    """
+
+    centers: FloatArray
+    labels: IndexArray
+    inertia: float
+    n_iter: int
+    converged: bool
+    margins: FloatArray
+
+
+class ClusterSums:
+    """Weighted coordinate sums and total weight of every cluster.
+
+    Kept up to date incrementally: after an assignment step only the points
+    that changed cluster are subtracted and added. For integer coordinates and
+    weights (8-bit RGB) every sum is an exact integer, so this is identical to
+    summing from scratch; sums run in point order, so they are reproducible.
+    """
+
+    def __init__(self, data: WeightedPoints, labels: IndexArray, n_clusters: int) -> None:
+        self.data = data
+        self.n_clusters = n_clusters
+        self.totals = np.zeros(n_clusters)
+        self.sums = np.zeros((n_clusters, data.points.shape[1]))
+        self._add(np.arange(len(data)), labels, 1.0)
+
+    def _add(self, index: IndexArray, labels: IndexArray, sign: float) -> None:
+        weights = self.data.weights[index]
+        self.totals += sign * np.bincount(labels, weights=weights, minlength=self.n_clusters)
+        for channel in range(self.sums.shape[1]):
+            values = weights * self.data.points[index, channel]
+            self.sums[:, channel] += sign * np.bincount(labels, weights=values, minlength=self.n_clusters)
+
+    def move(self, index: IndexArray, old_labels: IndexArray, new_labels: IndexArray) -> None:
+        """Account for points ``index`` moving from ``old_labels`` to ``new_labels``."""
+        self._add(index, old_labels, -1.0)
+        self._add(index, new_labels, 1.0)
+
+    def means(self, centers: FloatArray) -> FloatArray:
+        """Cluster means; empty clusters keep their entry of ``centers``."""
+        new = centers.copy()
+        filled = self.totals > 0
+        new[filled] = self.sums[filled] / self.totals[filled, None]
+        return new
+
+
+def reseed_empty(
+    data: WeightedPoints, sq_dist: FloatArray, centers: FloatArray, empty: IndexArray
+) -> FloatArray:
+    """Move the centres listed in ``empty`` onto the worst-fitting points.
+
+    Points are ranked by their weighted squared distance to the centre they
+    were assigned to (largest first, ties to the lower point index); a point
+    that coincides with a centre is skipped, so centres stay distinct.
+    Deterministic: no random numbers are involved.
+    """
+    centers = centers.copy()
+    order = np.argsort(-(data.weights * sq_dist), kind="stable")
+    taken = np.ones(centers.shape[0], dtype=bool)
+    taken[empty] = False
+    position = 0
+    for j in empty:
+        while position < order.size:
+            candidate = data.points[order[position]]
+            position += 1
+            if not (centers[taken] == candidate).all(axis=1).any():
+                centers[j] = candidate
+                taken[j] = True
+                break
+    return centers
+
+
+def lloyd(
+    data: WeightedPoints,
+    init_centers: FloatArray,
+    *,
+    max_iter: int = 300,
+    tol: float = 0.0,
+    progress: Callable[[float], None] | None = None,
+) -> KMeansFit:
+    """Run weighted Lloyd iterations from ``init_centers``.
+
+    Parameters
+    ----------
+    data : WeightedPoints
+    init_centers : ndarray, shape (K, D)
+        Distinct starting centres (copied, not modified).
+    max_iter : int
+        Maximum number of assignment steps.
+    tol : float
+        Stop once no centre moves by more than ``tol`` (Euclidean distance in
+        the clustering space). Iteration also stops when no label changes.
+    progress : callable, optional
+        Called with the fraction of ``max_iter`` done after each iteration.
+
+    Notes
+    -----
+    One iteration: assign every point to its nearest centre; stop if no label
+    changed; otherwise move each centre to the weighted mean of its points
+    (re-seeding empty clusters, see :func:`reseed_empty`) and stop if no
+    centre moved more than ``tol``.
+    """
+    centers = np.array(init_centers, dtype=np.float64, copy=True)
+    points = data.points
+    labels, nearest_sq, second_sq = nearest_two(points, centers)
+    margins = _Margins.exact(np.sqrt(second_sq) - np.sqrt(nearest_sq))
+    neighbors = CenterNeighbors.of(centers)
+    sums = ClusterSums(data, labels, centers.shape[0])
+    n_iter = 1
+    while True:
+        new_centers = sums.means(centers)
+        empty = np.flatnonzero(sums.totals == 0)
+        if empty.size:
+            new_centers = reseed_empty(data, point_distances(points, centers, labels), new_centers, empty)
+        shifts = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))
+        centers = new_centers
+        margins.shrink(labels, shifts, neighbors)
+        if n_iter % REFRESH_NEIGHBORS == 0:
+            margins.forget_lists()
+            neighbors = CenterNeighbors.of(centers)
+        else:
+            neighbors = neighbors.moved_to(centers)
+        if progress is not None:
+            progress(n_iter / max_iter)
+        if shifts.max() <= tol or n_iter == max_iter:
+            converged = bool(shifts.max() <= tol)
+            # The labels belong to the centres before this update: refresh them.
+            margins.assign(points, neighbors, labels)
+            break
+        moved, old_labels = margins.assign(points, neighbors, labels)
+        n_iter += 1
+        if not moved.size:
+            converged = True
+            break
+        sums.move(moved, old_labels, labels[moved])
+    inertia = float(np.dot(data.weights, point_distances(points, centers, labels)))
+    return KMeansFit(centers, labels, inertia, n_iter, converged, np.minimum(margins.listed, margins.outside))
+
+
+def relabel(data: WeightedPoints, fit: KMeansFit, centers: FloatArray) -> IndexArray:
+    """Nearest of ``centers`` for every point, where ``centers`` are near ``fit.centers``.
+
+    Exact (ties to the lowest index); the fit's margins let most points keep
+    their label without a search, for example when the centres were only
+    rounded to palette colours. Duplicate centres are allowed.
+    """
+    labels = fit.labels.copy()
+    margins = _Margins.exact(fit.margins.copy())
+    old = CenterNeighbors.of(fit.centers)
+    margins.shrink(labels, np.sqrt(((centers - fit.centers) ** 2).sum(axis=1)), old)
+    margins.assign(data.points, old.moved_to(centers), labels)
+    return labels
+
+
+class _Margins:
+    """Per point, how much closer its own centre is than the others (lower bounds).
+
+    ``listed`` bounds the margin to the other centres in the own centre's
+    neighbour list, ``outside`` to all centres not in it. Lists stay fixed
+    between refreshes so that each margin shrinks only by the shifts of the
+    centres it covers: a far centre that moves a lot does not make every point
+    look uncertain. A point whose margins are both positive keeps its label.
+    """
+
+    def __init__(self, listed: FloatArray, outside: FloatArray) -> None:
+        self.listed = listed
+        self.outside = outside
+
+    @classmethod
+    def exact(cls, margins: FloatArray) -> _Margins:
+        """From margins valid for all other centres (e.g. from a full search)."""
+        return cls(margins, margins.copy())
+
+    def shrink(self, labels: IndexArray, shifts: FloatArray, neighbors: CenterNeighbors) -> None:
+        """Keep the margins valid after the centres moved by ``shifts``.
+
+        The own centre may come closer by its shift, another by its own shift
+        (triangle inequality); ``neighbors`` must hold the lists in force.
+        """
+        top = int(np.argmax(shifts))
+        any_other = np.full(shifts.size, shifts[top])
+        if shifts.size > 1:
+            any_other[top] = np.partition(shifts, -2)[-2]
+        self.listed -= (shifts + neighbors.listed_max(shifts))[labels]
+        self.outside -= (shifts + any_other)[labels]
+
+    def forget_lists(self) -> None:
+        """Make both margins cover all other centres, before the lists change."""
+        np.minimum(self.listed, self.outside, out=self.listed)
+        self.outside[:] = self.listed
+
+    def assign(
+        self, points: FloatArray, neighbors: CenterNeighbors, labels: IndexArray
+    ) -> tuple[IndexArray, IndexArray]:
+        """Update ``labels`` in place to the nearest centres; keep the margins valid.
+
+        Returns the points whose label changed and their previous labels.
+        """
+        unsure = np.flatnonzero(np.minimum(self.listed, self.outside) <= MARGIN_SLACK)
+        if not unsure.size:
+            return unsure, unsure
+        centers = neighbors.centers
+        own = np.sqrt(point_distances(points[unsure], centers, labels[unsure]))
+        # Closer than half the gap to the nearest other centre: every other
+        # centre is at least (2 * half_gap - own) away.
+        clear = 2.0 * (neighbors.half_gap[labels[unsure]] - own)
+        self.listed[unsure] = np.maximum(self.listed[unsure], clear)
+        self.outside[unsure] = np.maximum(self.outside[unsure], clear)
+        search = clear <= MARGIN_SLACK
+        unsure, own = unsure[search], own[search]
+        if not unsure.size:
+            return unsure, unsure
+        new_labels, nearest, listed, outside = search_near(points[unsure], neighbors, labels[unsure], own)
+        stayed = new_labels == labels[unsure]
+        # A point that changed centre has another list: bound it by the closer of both.
+        either = np.minimum(listed, outside)
+        self.listed[unsure] = np.where(stayed, listed, either) - nearest
+        self.outside[unsure] = np.where(stayed, outside, either) - nearest
+        moved = unsure[~stayed]
+        old_labels = labels[moved]
+        labels[unsure] = new_labels
+        return moved, old_labels

@@ -1,0 +1,72 @@
+"""The palette: the colours an image is reduced to, with how often each is used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .pixels import SUPPORTED_DTYPES
+from .space import check_color_space
+
+__all__ = ["Palette"]
+
+
+@dataclass(frozen=True, eq=False)
+class Palette:
+    """A set of colours, in the dtype and value range of the image they came from.
+
+    Parameters
+    ----------
+    colors : array_like, shape (n, C)
+        One row per colour: C = 3 (RGB) or 1 (gray). Alpha is never part of
+        a palette: it passes through quantization unchanged.
+    counts : array_like of int, shape (n,), optional
+        Pixels mapped to each colour (zeros if not given).
+    color_space : {"rgb", "lab", "oklab"}
+        Space in which "nearest colour" is measured when the palette is applied.
+
+    Palettes returned by :func:`~kmeans_quantize.fit_palette` are sorted by
+    count, most used first, and hold no duplicate or unused colours.
+    """
+
+    colors: NDArray
+    counts: NDArray[np.int64] = field(default=None)  # type: ignore[assignment]
+    color_space: str = "rgb"
+
+    def __post_init__(self) -> None:
+        colors = np.array(self.colors, copy=True)
+        if colors.ndim == 1 and colors.size:
+            colors = colors[:, None]
+        if colors.ndim != 2 or colors.shape[1] not in (1, 3) or colors.shape[0] == 0:
+            raise ValueError(
+                f"palette colors must have shape (n, 3) or (n, 1) with n >= 1, got {colors.shape}"
+            )
+        if colors.dtype not in SUPPORTED_DTYPES:
+            raise TypeError(
+                f"unsupported palette dtype {colors.dtype}; use uint8, uint16, float32 or float64"
+            )
+        if colors.dtype.kind == "f" and not (
+            np.isfinite(colors).all() and colors.min() >= 0 and colors.max() <= 1
+        ):
+            raise ValueError("float palette colors must lie in [0, 1]")
+        counts = (
+            np.zeros(colors.shape[0], np.int64) if self.counts is None else np.array(self.counts, np.int64)
+        )
+        if counts.shape != (colors.shape[0],):
+            raise ValueError(f"palette counts must have shape ({colors.shape[0]},), got {counts.shape}")
+        colors.setflags(write=False)
+        counts.setflags(write=False)
+        object.__setattr__(self, "colors", colors)
+        object.__setattr__(self, "counts", counts)
+        object.__setattr__(self, "color_space", check_color_space(self.color_space))
+
+    def __len__(self) -> int:
+        return int(self.colors.shape[0])
+
+    @property
+    def shares(self) -> NDArray[np.float64]:
+        """Fraction of the counted pixels that each colour covers."""
+        total = self.counts.sum()
+        return self.counts / total if total else np.zeros(len(self))
