@@ -165,11 +165,6 @@ def test_sixteen_bit_gray_stays_sixteen_bit(tmp_path: Path) -> None:
     assert not np.all(pixels % 257 == 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: the output is created with tempfile.mkstemp (mode 0600) and renamed, "
-    "so it ignores the umask and is unreadable by group/others",
-)
 def test_output_file_has_normal_permissions(rgb_png: Path, tmp_path: Path) -> None:
     reference = tmp_path / "reference.txt"
     reference.write_text("made with open(): mode 0666 minus the umask")

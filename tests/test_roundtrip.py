@@ -282,9 +282,8 @@ def palette_index(rows: np.ndarray, palette: Palette) -> np.ndarray:
 
 
 def check_same_mapping(pixels, layout, quantized, applied, palette, mask=None) -> None:
-    """``applied`` equals ``quantized`` exactly, except that on an exact tie between two
-    nearest palette colours each may pick either (see the xfail test below); both always
-    pick a nearest colour."""
+    """``applied`` equals ``quantized`` exactly, and both pick a nearest palette colour
+    (on an exact tie, the same one: see the tie test below)."""
     c = n_color_channels(layout)
     selected = fitted_selection(pixels, layout, mask)
     in_rows, q_rows, a_rows = as_rows(pixels), as_rows(quantized), as_rows(applied)
@@ -296,10 +295,7 @@ def check_same_mapping(pixels, layout, quantized, applied, palette, mask=None) -
     rows = np.arange(choices.shape[0])
     assert choices[rows, palette_index(q_rows[selected, :c], palette)].all(), "quantize: not the nearest"
     assert choices[rows, palette_index(a_rows[selected, :c], palette)].all(), "apply_palette: not the nearest"
-    unique = choices.sum(axis=1) == 1
-    if pixels.dtype.kind == "f":
-        assert unique.all()  # no exact ties between float colours here: full equality below
-    np.testing.assert_array_equal(a_rows[selected][unique], q_rows[selected][unique])
+    np.testing.assert_array_equal(a_rows, q_rows)
 
 
 @space_param
@@ -329,14 +325,6 @@ def test_quantize_equals_apply_palette_with_mask(layout, dtype, color_space) -> 
     np.testing.assert_array_equal(applied[~mask], pixels[~mask])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "package bug: on an exact tie quantize() picks the tied colour that comes first in sorted-colour "
-        "/ cluster order, apply_palette() the one first in the count-sorted palette, so "
-        "quantize(x).image != apply_palette(x, quantize(x).palette)"
-    ),
-)
 @pytest.mark.parametrize("layout", ["gray", "rgb"])
 def test_quantize_equals_apply_palette_on_exact_ties(layout) -> None:
     # Gray 2 is exactly halfway between the palette colours 0 and 4 (and 4 is the more frequent).

@@ -231,10 +231,6 @@ def test_palette_constructor_refuses(kwargs, match) -> None:
     check_refused(Palette, (), kwargs, match)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: Palette accepts negative counts (e.g. counts=[-1, 2]); shares become -1.0 and 2.0",
-)
 def test_palette_refuses_negative_counts() -> None:
     check_refused(Palette, (np.zeros((2, 3), dtype=np.uint8),), {"counts": [-1, 2]}, "counts")
 

@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read(path: Path) -> tuple[np.ndarray, str]:
+def _read(path: Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -52,11 +52,14 @@ def _read(path: Path) -> tuple[np.ndarray, str]:
             image.load()
             mode = image.mode
             if mode in ("I;16", "I;16B", "I;16L"):
-                return np.asarray(image, dtype=np.uint16), mode
-            if mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1", "I", "F"):
+                return np.asarray(image, dtype=np.uint16)
+            if mode == "F":
+                # 32-bit float gray: kept as floats (quantize checks the [0, 1] range).
+                return np.asarray(image, dtype=np.float32)
+            if mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "1", "I"):
                 has_alpha = "A" in image.getbands() or "transparency" in image.info
                 image = image.convert("RGBA" if has_alpha else "RGB")
-            return np.asarray(image), image.mode
+            return np.asarray(image)
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except UnidentifiedImageError:
@@ -65,7 +68,7 @@ def _read(path: Path) -> tuple[np.ndarray, str]:
         raise UserError(f"{path}: cannot read: {error}") from None
 
 
-def _write(pixels: np.ndarray, mode: str, path: Path, force: bool) -> None:
+def _write(pixels: np.ndarray, path: Path, force: bool) -> None:
     from PIL import Image
 
     if path.exists() and not force:
@@ -73,10 +76,7 @@ def _write(pixels: np.ndarray, mode: str, path: Path, force: bool) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"{folder}: no such folder")
-    if mode.startswith("I;16"):
-        image = Image.fromarray(pixels)
-    else:
-        image = Image.fromarray(pixels, mode=None)
+    image = Image.fromarray(pixels)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise UserError(
@@ -90,6 +90,10 @@ def _write(pixels: np.ndarray, mode: str, path: Path, force: bool) -> None:
     os.close(handle)
     try:
         image.save(temporary, format=fmt)
+        # mkstemp creates the file private (0600); give it the usual mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except OSError as error:
         raise UserError(f"{path}: cannot write: {error}") from None
@@ -108,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         output = args.output or args.input.with_name(f"{args.input.stem}.k{args.colors}.png")
         if output.resolve() == args.input.resolve():
             raise UserError(f"{output}: refusing to overwrite the input image")
-        pixels, mode = _read(args.input)
+        pixels = _read(args.input)
         try:
             result = quantize(
                 pixels,
@@ -120,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         except ValueError as error:
             raise UserError(f"{args.input}: {error}") from None
-        _write(result.image, mode, output, args.force)
+        _write(result.image, output, args.force)
     except UserError as error:
         print(f"kmeans-quantize: error: {error}", file=sys.stderr)
         return 1

@@ -17,12 +17,13 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from .kmeans import WeightedPoints, lloyd
-from .nearest import CHUNK_ELEMENTS, squared_distances
+from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd
+from .nearest import CHUNK_ELEMENTS, point_distances, squared_distances
 
 __all__ = ["init_random", "init_kmeans_plusplus", "coarsen", "initial_centers"]
 
 FloatArray = NDArray[np.float64]
+IndexArray = NDArray[np.intp]
 
 #: Above this many points, seeding works on a coarser grid of the histogram.
 COARSE_POINTS = 1 << 13
@@ -35,32 +36,39 @@ def init_random(data: WeightedPoints, n_clusters: int, rng: np.random.Generator)
     return data.points[chosen].copy()
 
 
-def coarsen(data: WeightedPoints, cells_per_axis: int = 32) -> WeightedPoints:
+def coarsen(data: WeightedPoints, cells_per_axis: int = 32) -> tuple[WeightedPoints, IndexArray, FloatArray]:
     """Merge points that fall in the same grid cell into their weighted mean.
 
     The grid spans the bounding box of the points with ``cells_per_axis``
     cells along each axis. The means are distinct (cells are disjoint).
+
+    Returns
+    -------
+    coarse : WeightedPoints
+        One point per occupied cell.
+    cell : ndarray of intp
+        The coarse point of every input point.
+    offset : ndarray
+        Distance from every input point to its coarse point.
     """
     low = data.points.min(axis=0)
     extent = np.maximum(data.points.max(axis=0) - low, 1e-12)
-    cell = np.minimum(((data.points - low) / extent * cells_per_axis).astype(np.intp), cells_per_axis - 1)
+    grid = np.minimum(((data.points - low) / extent * cells_per_axis).astype(np.intp), cells_per_axis - 1)
     key = np.zeros(len(data), dtype=np.intp)
-    for channel in range(cell.shape[1]):
-        key = key * cells_per_axis + cell[:, channel]
-    n_cells = cells_per_axis ** cell.shape[1]
+    for channel in range(grid.shape[1]):
+        key = key * cells_per_axis + grid[:, channel]
+    n_cells = cells_per_axis ** grid.shape[1]
     totals = np.bincount(key, weights=data.weights, minlength=n_cells)
     occupied = np.flatnonzero(totals)
-    means = (
-        np.stack(
-            [
-                np.bincount(key, weights=data.weights * data.points[:, c], minlength=n_cells)[occupied]
-                for c in range(cell.shape[1])
-            ],
-            axis=1,
-        )
-        / totals[occupied, None]
-    )
-    return WeightedPoints(points=means, weights=totals[occupied])
+    means = np.empty((occupied.size, grid.shape[1]))
+    for channel in range(grid.shape[1]):
+        sums = np.bincount(key, weights=data.weights * data.points[:, channel], minlength=n_cells)
+        means[:, channel] = sums[occupied] / totals[occupied]
+    index = np.zeros(n_cells, dtype=np.intp)
+    index[occupied] = np.arange(occupied.size)
+    cell = index[key]
+    offset = np.sqrt(point_distances(data.points, means, cell))
+    return WeightedPoints(points=means, weights=totals[occupied]), cell, offset
 
 
 def init_kmeans_plusplus(data: WeightedPoints, n_clusters: int, rng: np.random.Generator) -> FloatArray:
@@ -104,24 +112,27 @@ def initial_centers(
     n_init: int = 1,
     max_iter: int = 300,
     tol: float = 0.0,
-) -> FloatArray:
+) -> tuple[FloatArray, Assignment]:
     """Starting centres for k-means on ``data``: seeded, then settled on a coarse histogram.
 
     Histograms with more than :data:`COARSE_POINTS` points are merged on a
     32-per-axis grid (:func:`coarsen`). On that small set, each of ``n_init``
-    seedings (``method``: "k-means++" or "random") is followed by k-means to
-    convergence; the result with the lowest inertia is returned. The exact
-    k-means on the full histogram then needs only a few iterations, and the
-    restarts cost little.
+    seedings (``method``: "k-means++" or "random") is followed by k-means; the
+    result with the lowest inertia is returned, with an assignment of the full
+    ``data`` to it (a point inherits its cell's label; its margin shrinks by
+    twice its distance from the cell's mean). The exact k-means on the full
+    histogram then starts close to convergence.
     """
-    coarse = coarsen(data) if len(data) > COARSE_POINTS else data
-    if len(coarse) < n_clusters:
-        coarse = data
+    if len(data) > COARSE_POINTS:
+        coarse, cell, offset = coarsen(data)
+    if len(data) <= COARSE_POINTS or len(coarse) < n_clusters:
+        coarse, cell, offset = data, np.arange(len(data)), np.zeros(len(data))
     seeder = init_kmeans_plusplus if method == "k-means++" else init_random
-    best = None
+    best: KMeansFit | None = None
     for _ in range(n_init):
         fit = lloyd(coarse, seeder(coarse, n_clusters, rng), max_iter=max_iter, tol=tol)
         if best is None or fit.inertia < best.inertia:
             best = fit
     assert best is not None
-    return best.centers
+    start = Assignment(best.labels[cell], best.assignment.margins[cell] - 2.0 * offset)
+    return best.centers, start

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from .nearest import CenterNeighbors, nearest_two, point_distances, search_near
 
-__all__ = ["WeightedPoints", "KMeansFit", "ClusterSums", "lloyd", "relabel", "reseed_empty"]
+__all__ = ["WeightedPoints", "Assignment", "KMeansFit", "ClusterSums", "lloyd", "relabel", "reseed_empty"]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -56,6 +56,22 @@ class WeightedPoints:
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """Each point's centre, with a margin: every other centre is farther by at least that much.
+
+    Attributes
+    ----------
+    labels : ndarray of intp
+    margins : ndarray
+        Lower bounds on (distance to the nearest other centre) minus
+        (distance to the own centre); a positive margin proves the label.
+    """
+
+    labels: IndexArray
+    margins: FloatArray
+
+
+@dataclass(frozen=True)
 class KMeansFit:
     """Outcome of :func:`lloyd`.
 
@@ -70,9 +86,8 @@ class KMeansFit:
         Assignment steps run.
     converged : bool
         True if no label changed or no centre moved more than ``tol``.
-    margins : ndarray
-        For ``centers``: each point's distance to any other centre exceeds
-        the distance to its own centre by at least this much.
+    assignment : Assignment
+        ``labels`` with their margins, to start a later assignment from.
     """
 
     centers: FloatArray
@@ -80,7 +95,7 @@ class KMeansFit:
     inertia: float
     n_iter: int
     converged: bool
-    margins: FloatArray
+    assignment: Assignment
 
 
 class ClusterSums:
@@ -151,6 +166,7 @@ def lloyd(
     *,
     max_iter: int = 300,
     tol: float = 0.0,
+    start: Assignment | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> KMeansFit:
     """Run weighted Lloyd iterations from ``init_centers``.
@@ -160,6 +176,10 @@ def lloyd(
     data : WeightedPoints
     init_centers : ndarray, shape (K, D)
         Distinct starting centres (copied, not modified).
+    start : Assignment, optional
+        Labels with valid margins for ``init_centers`` (for example carried
+        over from a fit on a coarser histogram). They only save work: the
+        first assignment step still finds the exact nearest centres.
     max_iter : int
         Maximum number of assignment steps.
     tol : float
@@ -177,9 +197,14 @@ def lloyd(
     """
     centers = np.array(init_centers, dtype=np.float64, copy=True)
     points = data.points
-    labels, nearest_sq, second_sq = nearest_two(points, centers)
-    margins = _Margins.exact(np.sqrt(second_sq) - np.sqrt(nearest_sq))
     neighbors = CenterNeighbors.of(centers)
+    if start is None:
+        labels, nearest_sq, second_sq = nearest_two(points, centers)
+        margins = _Margins.exact(np.sqrt(second_sq) - np.sqrt(nearest_sq))
+    else:
+        labels = start.labels.copy()
+        margins = _Margins.exact(start.margins.copy())
+        margins.assign(points, neighbors, labels)
     sums = ClusterSums(data, labels, centers.shape[0])
     n_iter = 1
     while True:
@@ -209,20 +234,23 @@ def lloyd(
             break
         sums.move(moved, old_labels, labels[moved])
     inertia = float(np.dot(data.weights, point_distances(points, centers, labels)))
-    return KMeansFit(centers, labels, inertia, n_iter, converged, np.minimum(margins.listed, margins.outside))
+    assignment = Assignment(labels, np.minimum(margins.listed, margins.outside))
+    return KMeansFit(centers, labels, inertia, n_iter, converged, assignment)
 
 
-def relabel(data: WeightedPoints, fit: KMeansFit, centers: FloatArray) -> IndexArray:
-    """Nearest of ``centers`` for every point, where ``centers`` are near ``fit.centers``.
+def relabel(
+    data: WeightedPoints, start: Assignment, old_centers: FloatArray, centers: FloatArray
+) -> IndexArray:
+    """Nearest of ``centers`` for every point, given an assignment to ``old_centers``.
 
-    Exact (ties to the lowest index); the fit's margins let most points keep
-    their label without a search, for example when the centres were only
-    rounded to palette colours. Duplicate centres are allowed.
+    Exact (ties to the lowest index); when the centres moved little (for
+    example, k-means centres rounded to palette colours), the margins let most
+    points keep their label without a search. Duplicate centres are allowed.
     """
-    labels = fit.labels.copy()
-    margins = _Margins.exact(fit.margins.copy())
-    old = CenterNeighbors.of(fit.centers)
-    margins.shrink(labels, np.sqrt(((centers - fit.centers) ** 2).sum(axis=1)), old)
+    labels = start.labels.copy()
+    margins = _Margins.exact(start.margins.copy())
+    old = CenterNeighbors.of(old_centers)
+    margins.shrink(labels, np.sqrt(((centers - old_centers) ** 2).sum(axis=1)), old)
     margins.assign(data.points, old.moved_to(centers), labels)
     return labels
 

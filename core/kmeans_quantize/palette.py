@@ -19,7 +19,7 @@ class Palette:
 
     Parameters
     ----------
-    colors : array_like, shape (n, C)
+    colors : ndarray, shape (n, C)
         One row per colour: C = 3 (RGB) or 1 (gray). Alpha is never part of
         a palette: it passes through quantization unchanged.
     counts : array_like of int, shape (n,), optional
@@ -45,15 +45,20 @@ class Palette:
             )
         if colors.dtype not in SUPPORTED_DTYPES:
             raise TypeError(
-                f"unsupported palette dtype {colors.dtype}; use uint8, uint16, float32 or float64"
+                f"unsupported palette dtype {colors.dtype}; pass a uint8, uint16, float32 or float64 "
+                "array, e.g. np.array(colors, dtype=np.uint8)"
             )
         if colors.dtype.kind == "f" and not (
             np.isfinite(colors).all() and colors.min() >= 0 and colors.max() <= 1
         ):
             raise ValueError("float palette colors must lie in [0, 1]")
-        counts = (
-            np.zeros(colors.shape[0], np.int64) if self.counts is None else np.array(self.counts, np.int64)
-        )
+        if self.counts is None:
+            counts = np.zeros(colors.shape[0], np.int64)
+        else:
+            counts = np.array(self.counts)
+            if counts.dtype.kind not in "iu" or (counts < 0).any():
+                raise ValueError("palette counts must be non-negative integers")
+            counts = counts.astype(np.int64)
         if counts.shape != (colors.shape[0],):
             raise ValueError(f"palette counts must have shape ({colors.shape[0]},), got {counts.shape}")
         colors.setflags(write=False)

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .histogram import ColorHistogram, binned_means, color_histogram
 from .initialization import initial_centers
-from .kmeans import KMeansFit, WeightedPoints, lloyd, relabel
+from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
 from .nearest import nearest
 from .palette import Palette
 from .pixels import PixelData, from_unit, prepare_pixels, to_unit
@@ -137,9 +137,12 @@ def _run_kmeans(
     if len(points) <= n_colors:
         # As many points as colours (10-bit cells of a uint16/float image).
         return lloyd(points, points.points, max_iter=1)
+    start = None
     if isinstance(init, str):
         rng = np.random.default_rng(seed)
-        centers = initial_centers(points, n_colors, init, rng, n_init=n_init, max_iter=max_iter, tol=tol)
+        centers, start = initial_centers(
+            points, n_colors, init, rng, n_init=n_init, max_iter=max_iter, tol=tol
+        )
     else:
         centers = encode(init, data.dtype, color_space)
 
@@ -147,7 +150,7 @@ def _run_kmeans(
         if progress is not None:
             progress("fit", fraction)
 
-    return lloyd(points, centers, max_iter=max_iter, tol=tol, progress=report)
+    return lloyd(points, centers, max_iter=max_iter, tol=tol, start=start, progress=report)
 
 
 def _fit(
@@ -184,16 +187,23 @@ def _fit(
     points, cell = _fit_points(hist, data.dtype, color_space)
     fit = _run_kmeans(points, n_colors, init, data, color_space, n_init, max_iter, float(tol), seed, progress)
     if progress is not None:
+        progress("fit", 1.0)
         progress("mapping", 0.0)
-    # Round the centres to storable colours (two may round to the same one),
-    # then map every histogram colour to its nearest palette colour.
+    # Round the centres to storable colours and map every histogram colour to
+    # the nearest. Ties go to the colour that sorts first (as in apply_palette),
+    # so the centres are put in that order first; equal colours end up adjacent.
     rounded = decode(fit.centers, data.dtype, color_space)
-    colors, cluster_to_color = np.unique(rounded, axis=0, return_inverse=True)
+    order = np.lexsort(rounded.T[::-1])
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    colors, cluster_to_color = np.unique(rounded[order], axis=0, return_inverse=True)
     cluster_to_color = cluster_to_color.reshape(-1)
     if cell is None:
-        hist_labels = cluster_to_color[relabel(points, fit, encode(rounded, data.dtype, color_space))]
+        start = Assignment(rank[fit.labels], fit.assignment.margins)
+        rounded_points = encode(rounded[order], data.dtype, color_space)
+        hist_labels = cluster_to_color[relabel(points, start, fit.centers[order], rounded_points)]
     else:
-        guess = cluster_to_color[fit.labels[cell]]
+        guess = cluster_to_color[rank[fit.labels[cell]]]
         hist_points = encode(hist.colors, data.dtype, color_space)
         hist_labels = nearest(hist_points, encode(colors, data.dtype, color_space), guess)
     return _finish(hist, colors, hist_labels, color_space, fit.inertia, fit.n_iter, fit.converged)
@@ -355,7 +365,8 @@ def apply_palette(pixels: NDArray, palette: Palette, mask: ArrayLike | None = No
         colors = from_unit(to_unit(colors, colors.dtype), data.dtype)
     hist = color_histogram(data.selected_colors())
     space = palette.color_space
-    hist_labels = nearest(
-        encode(hist.colors, data.dtype, space), encode(palette.colors, palette.colors.dtype, space)
-    )
+    # Ties go to the palette colour that sorts first, as in quantize.
+    order = np.lexsort(palette.colors.T[::-1])
+    palette_points = encode(palette.colors[order], palette.colors.dtype, space)
+    hist_labels = order[nearest(encode(hist.colors, data.dtype, space), palette_points)]
     return _render(data, hist, hist_labels, colors)[0]
