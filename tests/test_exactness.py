@@ -15,7 +15,7 @@ import pytest
 from kmeans_quantize import quantize
 from kmeans_quantize.histogram import _DENSE_MIN_PIXELS, color_histogram
 from kmeans_quantize.kmeans import WeightedPoints, lloyd
-from kmeans_quantize.nearest import CenterNeighbors, nearest, nearest_two, search_near
+from kmeans_quantize.nearest import CenterNeighbors, nearest, nearest_full, search_near
 
 
 def reference_assign(pixels: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,23 +140,25 @@ def test_search_from_a_guess_matches_a_full_search() -> None:
     points = rng.integers(0, 256, (5000, 3)).astype(np.float64)
     centers = rng.integers(0, 256, (300, 3)).astype(np.float64)
     centers = np.unique(centers, axis=0)
-    full_labels, full_sq, second_sq = nearest_two(points, centers)
+    full = nearest_full(points, centers)
     # Integer data: check that ties exist, so tie-breaking is really exercised.
-    assert (full_sq == second_sq).any()
+    assert (full.nearest == full.second).any()
     guess = rng.integers(0, len(centers), len(points))
     own = np.sqrt(((points - centers[guess]) ** 2).sum(axis=1))
-    neighbors = CenterNeighbors.of(centers)
-    labels, best, listed, outside = search_near(points, neighbors, guess, own)
-    np.testing.assert_array_equal(labels, full_labels)
-    np.testing.assert_allclose(best, np.sqrt(full_sq))
-    # The two bounds are valid: no other centre of the guess's list is closer
-    # than `listed`, no centre outside it closer than `outside`.
+    found = search_near(points, CenterNeighbors.of(centers), guess, own)
+    np.testing.assert_array_equal(found.labels, full.labels)
+    np.testing.assert_allclose(found.nearest, full.nearest)
+    # The bounds are valid: the runner-up is at the distance given, and no
+    # other centre is closer than `rest`.
     all_dist = np.sqrt(((points[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2))
-    all_dist[np.arange(len(points)), labels] = np.inf
-    in_list = np.zeros_like(all_dist, dtype=bool)
-    in_list[np.arange(len(points))[:, None], neighbors.order[guess]] = True
-    assert (np.where(in_list, all_dist, np.inf).min(axis=1) >= listed - 1e-9).all()
-    assert (np.where(in_list, np.inf, all_dist).min(axis=1) >= outside - 1e-9).all()
+    rows = np.arange(len(points))
+    np.testing.assert_allclose(all_dist[rows, found.runner_up], found.second)
+    assert (found.runner_up != found.labels).all()
+    all_dist[rows, found.labels] = np.inf
+    all_dist[rows, found.runner_up] = np.inf
+    assert (all_dist.min(axis=1) >= found.rest - 1e-9).all()
+    assert (found.second >= found.nearest).all()
+    full_labels = full.labels
     np.testing.assert_array_equal(nearest(points, centers, guess), full_labels)
 
 

@@ -107,7 +107,7 @@ def srgb_to_lab(srgb: ArrayLike) -> FloatArray:
         np.cbrt(xyz),
         xyz / (3 * _LAB_DELTA**2) + 4.0 / 29.0,
     )
-    lab = np.empty_like(f)
+    lab: FloatArray = np.empty_like(f)
     lab[..., 0] = 116.0 * f[..., 1] - 16.0
     lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
     lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])

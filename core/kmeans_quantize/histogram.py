@@ -9,6 +9,7 @@ the result back to pixels with one lookup each.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,12 +38,12 @@ class ColorHistogram:
         ``colors[inverse]`` rebuilds the input rows.
     """
 
-    colors: NDArray
+    colors: NDArray[Any]
     counts: NDArray[np.int64]
     inverse: NDArray[np.intp]
 
     def __len__(self) -> int:
-        return self.colors.shape[0]
+        return int(self.colors.shape[0])
 
 
 def _pack_uint8(colors: NDArray[np.uint8]) -> NDArray[np.int32]:
@@ -73,13 +74,13 @@ def _uint8_histogram(colors: NDArray[np.uint8]) -> ColorHistogram:
     # np.unique's argsort for inverse indices).
     ordered = np.sort(keys)
     starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    present = ordered[starts]
+    distinct = ordered[starts]
     counts = np.diff(np.append(starts, ordered.size)).astype(np.int64)
-    inverse = np.searchsorted(present, keys).astype(np.intp)
-    return ColorHistogram(_unpack_uint8(present, colors.shape[1]), counts, inverse)
+    inverse = np.searchsorted(distinct, keys).astype(np.intp)
+    return ColorHistogram(_unpack_uint8(distinct, colors.shape[1]), counts, inverse)
 
 
-def color_histogram(colors: NDArray) -> ColorHistogram:
+def color_histogram(colors: NDArray[Any]) -> ColorHistogram:
     """Histogram of the rows of ``colors`` (shape ``(N, C)``, N > 0)."""
     if colors.dtype == np.uint8:
         return _uint8_histogram(colors)

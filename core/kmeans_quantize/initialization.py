@@ -33,7 +33,8 @@ def init_random(data: WeightedPoints, n_clusters: int, rng: np.random.Generator)
     """``n_clusters`` distinct points drawn at random, weighted by ``data.weights``."""
     probabilities = data.weights / data.weights.sum()
     chosen = rng.choice(len(data), size=n_clusters, replace=False, p=probabilities)
-    return data.points[chosen].copy()
+    centers: FloatArray = data.points[chosen].copy()
+    return centers
 
 
 def coarsen(data: WeightedPoints, cells_per_axis: int = 32) -> tuple[WeightedPoints, IndexArray, FloatArray]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .nearest import CenterNeighbors, nearest_two, point_distances, search_near
+from .nearest import CenterNeighbors, Ranking, nearest_full, point_distances, search_near
 
 __all__ = ["WeightedPoints", "Assignment", "KMeansFit", "ClusterSums", "lloyd", "relabel", "reseed_empty"]
 
@@ -40,9 +40,6 @@ IndexArray = NDArray[np.intp]
 # coordinates are at most a few hundred), far less than any real distance.
 MARGIN_SLACK = 1e-7
 
-#: Iterations between rebuilding the centres' neighbour lists.
-REFRESH_NEIGHBORS = 8
-
 
 @dataclass(frozen=True)
 class WeightedPoints:
@@ -52,7 +49,7 @@ class WeightedPoints:
     weights: FloatArray
 
     def __len__(self) -> int:
-        return self.points.shape[0]
+        return int(self.points.shape[0])
 
 
 @dataclass(frozen=True)
@@ -128,7 +125,7 @@ class ClusterSums:
 
     def means(self, centers: FloatArray) -> FloatArray:
         """Cluster means; empty clusters keep their entry of ``centers``."""
-        new = centers.copy()
+        new: FloatArray = centers.copy()
         filled = self.totals > 0
         new[filled] = self.sums[filled] / self.totals[filled, None]
         return new
@@ -197,14 +194,16 @@ def lloyd(
     """
     centers = np.array(init_centers, dtype=np.float64, copy=True)
     points = data.points
-    neighbors = CenterNeighbors.of(centers)
     if start is None:
-        labels, nearest_sq, second_sq = nearest_two(points, centers)
-        margins = _Margins.exact(np.sqrt(second_sq) - np.sqrt(nearest_sq))
+        ranking = nearest_full(points, centers)
+        labels = ranking.labels
+        margins = _Margins(
+            ranking.runner_up, ranking.second - ranking.nearest, ranking.rest - ranking.nearest
+        )
     else:
         labels = start.labels.copy()
-        margins = _Margins.exact(start.margins.copy())
-        margins.assign(points, neighbors, labels)
+        margins = _Margins.exact(labels, start.margins)
+        margins.assign(points, centers, labels)
     sums = ClusterSums(data, labels, centers.shape[0])
     n_iter = 1
     while True:
@@ -214,27 +213,22 @@ def lloyd(
             new_centers = reseed_empty(data, point_distances(points, centers, labels), new_centers, empty)
         shifts = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))
         centers = new_centers
-        margins.shrink(labels, shifts, neighbors)
-        if n_iter % REFRESH_NEIGHBORS == 0:
-            margins.forget_lists()
-            neighbors = CenterNeighbors.of(centers)
-        else:
-            neighbors = neighbors.moved_to(centers)
+        margins.shrink(labels, shifts)
         if progress is not None:
             progress(n_iter / max_iter)
         if shifts.max() <= tol or n_iter == max_iter:
             converged = bool(shifts.max() <= tol)
             # The labels belong to the centres before this update: refresh them.
-            margins.assign(points, neighbors, labels)
+            margins.assign(points, centers, labels)
             break
-        moved, old_labels = margins.assign(points, neighbors, labels)
+        moved, old_labels = margins.assign(points, centers, labels)
         n_iter += 1
         if not moved.size:
             converged = True
             break
         sums.move(moved, old_labels, labels[moved])
     inertia = float(np.dot(data.weights, point_distances(points, centers, labels)))
-    assignment = Assignment(labels, np.minimum(margins.listed, margins.outside))
+    assignment = Assignment(labels, np.minimum(margins.second, margins.rest))
     return KMeansFit(centers, labels, inertia, n_iter, converged, assignment)
 
 
@@ -247,79 +241,74 @@ def relabel(
     example, k-means centres rounded to palette colours), the margins let most
     points keep their label without a search. Duplicate centres are allowed.
     """
-    labels = start.labels.copy()
-    margins = _Margins.exact(start.margins.copy())
-    old = CenterNeighbors.of(old_centers)
-    margins.shrink(labels, np.sqrt(((centers - old_centers) ** 2).sum(axis=1)), old)
-    margins.assign(data.points, old.moved_to(centers), labels)
+    labels: IndexArray = start.labels.copy()
+    margins = _Margins.exact(labels, start.margins)
+    margins.shrink(labels, np.sqrt(((centers - old_centers) ** 2).sum(axis=1)))
+    margins.assign(data.points, centers, labels)
     return labels
 
 
 class _Margins:
     """Per point, how much closer its own centre is than the others (lower bounds).
 
-    ``listed`` bounds the margin to the other centres in the own centre's
-    neighbour list, ``outside`` to all centres not in it. Lists stay fixed
-    between refreshes so that each margin shrinks only by the shifts of the
-    centres it covers: a far centre that moves a lot does not make every point
-    look uncertain. A point whose margins are both positive keeps its label.
+    ``second`` bounds the margin to the point's runner-up centre, ``rest`` to
+    every centre but the own and the runner-up. The runner-up is the only
+    competitor of most points near a boundary, and its margin shrinks only by
+    the two centres' own shifts; the rest is usually far and can absorb the
+    largest shift of any centre for many iterations. A point whose margins
+    are both positive keeps its label without a search.
     """
 
-    def __init__(self, listed: FloatArray, outside: FloatArray) -> None:
-        self.listed = listed
-        self.outside = outside
+    def __init__(self, runner_up: IndexArray, second: FloatArray, rest: FloatArray) -> None:
+        self.runner_up = runner_up
+        self.second = second
+        self.rest = rest
 
     @classmethod
-    def exact(cls, margins: FloatArray) -> _Margins:
-        """From margins valid for all other centres (e.g. from a full search)."""
-        return cls(margins, margins.copy())
+    def exact(cls, labels: IndexArray, margins: FloatArray) -> _Margins:
+        """From one margin valid against every other centre."""
+        return cls(labels.copy(), margins.copy(), margins.copy())
 
-    def shrink(self, labels: IndexArray, shifts: FloatArray, neighbors: CenterNeighbors) -> None:
+    def shrink(self, labels: IndexArray, shifts: FloatArray) -> None:
         """Keep the margins valid after the centres moved by ``shifts``.
 
-        The own centre may come closer by its shift, another by its own shift
-        (triangle inequality); ``neighbors`` must hold the lists in force.
+        A centre can come closer to a point by at most its shift (triangle
+        inequality).
         """
         top = int(np.argmax(shifts))
-        any_other = np.full(shifts.size, shifts[top])
+        largest_other = np.full(shifts.size, shifts[top])
         if shifts.size > 1:
-            any_other[top] = np.partition(shifts, -2)[-2]
-        self.listed -= (shifts + neighbors.listed_max(shifts))[labels]
-        self.outside -= (shifts + any_other)[labels]
-
-    def forget_lists(self) -> None:
-        """Make both margins cover all other centres, before the lists change."""
-        np.minimum(self.listed, self.outside, out=self.listed)
-        self.outside[:] = self.listed
+            largest_other[top] = np.partition(shifts, -2)[-2]
+        own = shifts[labels]
+        self.second -= own + shifts[self.runner_up]
+        self.rest -= own + largest_other[labels]
 
     def assign(
-        self, points: FloatArray, neighbors: CenterNeighbors, labels: IndexArray
+        self, points: FloatArray, centers: FloatArray, labels: IndexArray
     ) -> tuple[IndexArray, IndexArray]:
         """Update ``labels`` in place to the nearest centres; keep the margins valid.
 
         Returns the points whose label changed and their previous labels.
         """
-        unsure = np.flatnonzero(np.minimum(self.listed, self.outside) <= MARGIN_SLACK)
+        unsure = np.flatnonzero(np.minimum(self.second, self.rest) <= MARGIN_SLACK)
         if not unsure.size:
             return unsure, unsure
-        centers = neighbors.centers
+        neighbors = CenterNeighbors.of(centers)
         own = np.sqrt(point_distances(points[unsure], centers, labels[unsure]))
         # Closer than half the gap to the nearest other centre: every other
         # centre is at least (2 * half_gap - own) away.
         clear = 2.0 * (neighbors.half_gap[labels[unsure]] - own)
-        self.listed[unsure] = np.maximum(self.listed[unsure], clear)
-        self.outside[unsure] = np.maximum(self.outside[unsure], clear)
+        self.second[unsure] = np.maximum(self.second[unsure], clear)
+        self.rest[unsure] = np.maximum(self.rest[unsure], clear)
         search = clear <= MARGIN_SLACK
         unsure, own = unsure[search], own[search]
         if not unsure.size:
             return unsure, unsure
-        new_labels, nearest, listed, outside = search_near(points[unsure], neighbors, labels[unsure], own)
-        stayed = new_labels == labels[unsure]
-        # A point that changed centre has another list: bound it by the closer of both.
-        either = np.minimum(listed, outside)
-        self.listed[unsure] = np.where(stayed, listed, either) - nearest
-        self.outside[unsure] = np.where(stayed, outside, either) - nearest
-        moved = unsure[~stayed]
+        found: Ranking = search_near(points[unsure], neighbors, labels[unsure], own)
+        self.runner_up[unsure] = found.runner_up
+        self.second[unsure] = found.second - found.nearest
+        self.rest[unsure] = found.rest - found.nearest
+        moved = unsure[found.labels != labels[unsure]]
         old_labels = labels[moved]
-        labels[unsure] = new_labels
+        labels[unsure] = found.labels
         return moved, old_labels

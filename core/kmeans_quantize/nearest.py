@@ -20,11 +20,12 @@ __all__ = [
     "BOUND_MARGIN",
     "CHUNK_ELEMENTS",
     "CenterNeighbors",
+    "Ranking",
     "exceeds_bound",
-    "search_near",
     "nearest",
-    "nearest_two",
+    "nearest_full",
     "point_distances",
+    "search_near",
     "squared_distances",
 ]
 
@@ -66,45 +67,70 @@ def squared_distances(points: FloatArray, centers: FloatArray, out: FloatArray |
     return out
 
 
-def nearest_two(points: FloatArray, centers: FloatArray) -> tuple[IndexArray, FloatArray, FloatArray]:
-    """Nearest centre of every point, with the two smallest squared distances.
+@dataclass(frozen=True)
+class Ranking:
+    """The nearest and next-nearest centre of each point (plain distances).
 
-    Returns
-    -------
+    Attributes
+    ----------
     labels : ndarray of intp
-        Index of the nearest centre; ties go to the lowest index.
-    nearest_sq : ndarray of float64
-        Squared distance to that centre.
-    second_sq : ndarray of float64
-        Squared distance to the next-nearest centre (``inf`` with one centre).
+        Nearest centre; ties go to the lowest index.
+    nearest : ndarray
+        Distance to it.
+    runner_up : ndarray of intp
+        Next-nearest centre (the point's own label when there is one centre).
+    second : ndarray
+        Distance to ``runner_up`` (``inf`` with one centre).
+    rest : ndarray
+        Lower bound on the distance to every other centre (exact third
+        distance after a full search; ``inf`` with fewer than three centres).
     """
+
+    labels: IndexArray
+    nearest: FloatArray
+    runner_up: IndexArray
+    second: FloatArray
+    rest: FloatArray
+
+
+def _pop_min(dist: FloatArray) -> tuple[IndexArray, FloatArray]:
+    """Position and value of each row's minimum (first on ties), then mark it used."""
+    position = dist.argmin(axis=1)
+    arange = np.arange(dist.shape[0])
+    value = dist[arange, position].copy()
+    dist[arange, position] = np.inf
+    return position, value
+
+
+def nearest_full(points: FloatArray, centers: FloatArray) -> Ranking:
+    """Exact :class:`Ranking` of every point by a search over all centres."""
     n, k = points.shape[0], centers.shape[0]
     labels = np.empty(n, dtype=np.intp)
-    nearest_sq = np.empty(n, dtype=np.float64)
-    second_sq = np.full(n, np.inf)
+    runner_up = np.empty(n, dtype=np.intp)
+    nearest_sq = np.empty(n)
+    second_sq = np.empty(n)
+    rest_sq = np.full(n, np.inf)
     buffer = np.empty((max(1, min(n, CHUNK_ELEMENTS // max(1, k))), k))
     for rows in _chunks(n, k):
         dist = squared_distances(points[rows], centers, out=buffer)
-        best = dist.argmin(axis=1)
-        arange = np.arange(dist.shape[0])
-        labels[rows] = best
-        nearest_sq[rows] = dist[arange, best]
-        if k > 1:
-            dist[arange, best] = np.inf
-            second_sq[rows] = dist.min(axis=1)
-    return labels, nearest_sq, second_sq
+        labels[rows], nearest_sq[rows] = _pop_min(dist)
+        runner_up[rows], second_sq[rows] = _pop_min(dist)
+        if k > 2:
+            rest_sq[rows] = dist.min(axis=1)
+    if k == 1:
+        runner_up[:] = labels
+    return Ranking(labels, np.sqrt(nearest_sq), runner_up, np.sqrt(second_sq), np.sqrt(rest_sq))
 
 
 @dataclass(frozen=True)
 class CenterNeighbors:
-    """Each centre's list of nearby centres, for searches that start from a guess.
+    """Each centre's nearest centres, for searches that start from a guess.
 
     Attributes
     ----------
     centers : ndarray, shape (K, D)
     order : ndarray of intp, shape (K, M)
-        ``order[j]``: centre ``j`` itself, then M - 1 other centres (the
-        nearest ones when the lists were made; see :meth:`moved_to`).
+        ``order[j]``: centre ``j`` itself, then its M - 1 nearest centres.
     reach : ndarray, shape (K,)
         Distance from centre ``j`` to the closest centre *not* in ``order[j]``
         (``inf`` when every centre is listed).
@@ -123,48 +149,29 @@ class CenterNeighbors:
     coordinates: FloatArray
 
     @classmethod
-    def of(cls, centers: FloatArray, n_neighbors: int = 12) -> CenterNeighbors:
-        """Lists of the ``n_neighbors`` nearest centres (each centre included)."""
+    def of(cls, centers: FloatArray) -> CenterNeighbors:
         k = centers.shape[0]
-        m = min(k, n_neighbors)
+        # Longer lists cost more per search but send fewer points to a full
+        # search; about 1.5 sqrt(K) balanced the two on photos (8 to 32).
+        m = min(k, max(8, min(32, int(1.5 * np.sqrt(k)))))
         order = np.empty((k, m), dtype=np.intp)
+        sorted_sq = np.empty((k, min(k, m + 1)))
         for rows in _chunks(k, k):
             dist = squared_distances(centers[rows], centers)
             # Put each centre first in its own list, even if another coincides.
             dist[np.arange(dist.shape[0]), np.arange(rows.start, rows.stop)] = -1.0
-            part = (
-                np.argpartition(dist, m - 1, axis=1)[:, :m]
-                if m < k
-                else np.broadcast_to(np.arange(k), dist.shape)
-            )
-            rank = np.argsort(np.take_along_axis(dist, part, axis=1), axis=1, kind="stable")
-            order[rows] = np.take_along_axis(part, rank, axis=1)
-        return cls._make(centers, order)
-
-    def moved_to(self, centers: FloatArray) -> CenterNeighbors:
-        """The same lists for moved centres (distances recomputed, lists kept)."""
-        return self._make(centers, self.order)
-
-    @classmethod
-    def _make(cls, centers: FloatArray, order: IndexArray) -> CenterNeighbors:
-        k, m = order.shape
-        gap_sq = np.full(k, np.inf)
-        reach_sq = np.full(k, np.inf)
-        for rows in _chunks(k, k):
-            dist = squared_distances(centers[rows], centers)
-            arange = np.arange(dist.shape[0])
-            dist[arange, np.arange(rows.start, rows.stop)] = np.inf
-            gap_sq[rows] = dist.min(axis=1)
-            if m < k:
-                dist[arange[:, None], order[rows]] = np.inf
-                reach_sq[rows] = dist.min(axis=1)
-        return cls(centers, order, np.sqrt(reach_sq), 0.5 * np.sqrt(gap_sq), centers[order])
-
-    def listed_max(self, values: FloatArray) -> FloatArray:
-        """For each centre, the largest of ``values`` over the *other* listed centres."""
-        if self.order.shape[1] == 1:
-            return np.zeros(self.order.shape[0])
-        return values[self.order[:, 1:]].max(axis=1)
+            if m + 1 < k:
+                part = np.argpartition(dist, m, axis=1)[:, : m + 1]
+            else:
+                part = np.broadcast_to(np.arange(k), dist.shape)
+            part_sq = np.take_along_axis(dist, part, axis=1)
+            rank = np.argsort(part_sq, axis=1, kind="stable")
+            order[rows] = np.take_along_axis(part, rank, axis=1)[:, :m]
+            sorted_sq[rows] = np.take_along_axis(part_sq, rank, axis=1)
+        root = np.sqrt(np.maximum(sorted_sq, 0.0))
+        reach = root[:, m] if m < k else np.full(k, np.inf)
+        half_gap = 0.5 * root[:, 1] if k > 1 else np.full(1, np.inf)
+        return cls(centers, order, reach, half_gap, centers[order])
 
 
 def exceeds_bound(value: FloatArray, bound: FloatArray) -> NDArray[np.bool_]:
@@ -174,8 +181,8 @@ def exceeds_bound(value: FloatArray, bound: FloatArray) -> NDArray[np.bool_]:
 
 def search_near(
     points: FloatArray, neighbors: CenterNeighbors, labels: IndexArray, own_dist: FloatArray
-) -> tuple[IndexArray, FloatArray, FloatArray, FloatArray]:
-    """Exact nearest centre, searching first among the guessed centre's list.
+) -> Ranking:
+    """Exact :class:`Ranking`, searching first among the guessed centre's neighbours.
 
     ``own_dist`` must be the distance of each point to ``centers[labels]``.
     A centre outside the guess's list is at least ``reach - own_dist`` away,
@@ -183,29 +190,17 @@ def search_near(
     other listed centre, it is the answer; other points get a full search. (A
     tie between two listed centres sends the point to the full search too, so
     ties always go to the lowest index.)
-
-    Returns
-    -------
-    labels : ndarray of intp
-    nearest : ndarray
-        Distance to the nearest centre.
-    listed : ndarray
-        Lower bound on the distance to the other centres in the guess's list.
-    outside : ndarray
-        Lower bound on the distance to the centres not in the guess's list.
-        (After a full search, both bounds are the exact second distance.)
     """
     centers = neighbors.centers
-    n = points.shape[0]
-    if neighbors.order.shape[1] == centers.shape[0]:
+    n, m = points.shape[0], neighbors.order.shape[1]
+    if m == centers.shape[0]:
         # Every centre is listed: a plain search is cheaper.
-        new_labels, best_sq, second_sq = nearest_two(points, centers)
-        second = np.sqrt(second_sq)
-        return new_labels, np.sqrt(best_sq), second, second
-    new_labels = np.empty(n, dtype=np.intp)
-    best = np.empty(n)
-    listed = np.empty(n)
-    m = neighbors.order.shape[1]
+        return nearest_full(points, centers)
+    labels_out = np.empty(n, dtype=np.intp)
+    runner_up = np.empty(n, dtype=np.intp)
+    nearest_sq = np.empty(n)
+    second_sq = np.empty(n)
+    third_sq = np.empty(n)
     for rows in _chunks(n, m * points.shape[1]):
         own_labels = labels[rows]
         # One contiguous (M, D) block per point: cheaper than gathering by index.
@@ -214,20 +209,22 @@ def search_near(
         dist = diff[:, :, 0].copy()
         for channel in range(1, points.shape[1]):
             dist += diff[:, :, channel]
-        position = dist.argmin(axis=1)
-        arange = np.arange(dist.shape[0])
-        new_labels[rows] = neighbors.order[own_labels, position]
-        best[rows] = np.sqrt(dist[arange, position])
-        dist[arange, position] = np.inf
-        listed[rows] = np.sqrt(dist.min(axis=1))
-    outside = neighbors.reach[labels] - own_dist
-    unsure = np.flatnonzero(exceeds_bound(best, np.minimum(listed, outside)))
+        first, nearest_sq[rows] = _pop_min(dist)
+        second, second_sq[rows] = _pop_min(dist)
+        third_sq[rows] = dist.min(axis=1)
+        listed = neighbors.order[own_labels]
+        arange = np.arange(listed.shape[0])
+        labels_out[rows] = listed[arange, first]
+        runner_up[rows] = listed[arange, second]
+    best = np.sqrt(nearest_sq)
+    rest = np.minimum(np.sqrt(third_sq), neighbors.reach[labels] - own_dist)
+    found = Ranking(labels_out, best, runner_up, np.sqrt(second_sq), rest)
+    unsure = np.flatnonzero(exceeds_bound(best, np.minimum(found.second, rest)))
     if unsure.size:
-        full_labels, full_best, full_second = nearest_two(points[unsure], centers)
-        new_labels[unsure] = full_labels
-        best[unsure] = np.sqrt(full_best)
-        listed[unsure] = outside[unsure] = np.sqrt(full_second)
-    return new_labels, best, listed, outside
+        full = nearest_full(points[unsure], centers)
+        for name in ("labels", "nearest", "runner_up", "second", "rest"):
+            getattr(found, name)[unsure] = getattr(full, name)
+    return found
 
 
 def point_distances(points: FloatArray, centers: FloatArray, labels: IndexArray) -> FloatArray:
@@ -249,11 +246,11 @@ def nearest(points: FloatArray, centers: FloatArray, guess: IndexArray | None = 
         saves work: the answer is the same with or without it.
     """
     if guess is None:
-        return nearest_two(points, centers)[0]
+        return nearest_full(points, centers).labels
     neighbors = CenterNeighbors.of(centers)
     own = np.sqrt(point_distances(points, centers, guess))
-    labels = guess.copy()
+    labels: IndexArray = guess.copy()
     unsure = np.flatnonzero(exceeds_bound(own, neighbors.half_gap[guess]))
     if unsure.size:
-        labels[unsure] = search_near(points[unsure], neighbors, guess[unsure], own[unsure])[0]
+        labels[unsure] = search_near(points[unsure], neighbors, guess[unsure], own[unsure]).labels
     return labels

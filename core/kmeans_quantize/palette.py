@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,8 +32,8 @@ class Palette:
     count, most used first, and hold no duplicate or unused colours.
     """
 
-    colors: NDArray
-    counts: NDArray[np.int64] = field(default=None)  # type: ignore[assignment]
+    colors: NDArray[Any]
+    counts: NDArray[np.int64] = field(default=None)  # type: ignore[arg-type]
     color_space: str = "rgb"
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ pixels that take part in the fit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,9 +38,9 @@ class PixelData:
         Pixels that take part: inside ``mask`` and not fully transparent.
     """
 
-    image: NDArray
-    colors: NDArray
-    alpha: NDArray | None
+    image: NDArray[Any]
+    colors: NDArray[Any]
+    alpha: NDArray[Any] | None
     selected: NDArray[np.bool_]
 
     @property
@@ -52,18 +53,18 @@ class PixelData:
 
     @property
     def n_color_channels(self) -> int:
-        return self.colors.shape[1]
+        return int(self.colors.shape[1])
 
     @property
     def all_selected(self) -> bool:
         return bool(self.selected.all())
 
-    def selected_colors(self) -> NDArray:
+    def selected_colors(self) -> NDArray[Any]:
         """The colour rows of the selected pixels (no copy when all are selected)."""
         return self.colors if self.all_selected else self.colors[self.selected]
 
 
-def _check_array(pixels: object) -> NDArray:
+def _check_array(pixels: object) -> NDArray[Any]:
     if not isinstance(pixels, np.ndarray):
         raise TypeError(
             f"pixels must be a numpy array of shape (H, W) or (H, W, C), got {type(pixels).__name__}"
@@ -131,14 +132,16 @@ def _max_value(dtype: np.dtype) -> float:
     return float(np.iinfo(dtype).max) if dtype.kind == "u" else 1.0
 
 
-def to_unit(values: NDArray, dtype: np.dtype) -> NDArray[np.float64]:
+def to_unit(values: NDArray[Any], dtype: np.dtype) -> NDArray[np.float64]:
     """Scale values stored as ``dtype`` to floats in ``[0, 1]``."""
     return np.asarray(values, dtype=np.float64) / _max_value(dtype)
 
 
-def from_unit(unit: NDArray, dtype: np.dtype) -> NDArray:
+def from_unit(unit: NDArray[Any], dtype: np.dtype) -> NDArray[Any]:
     """Scale floats in ``[0, 1]`` (clipped) to ``dtype``, rounding integer types."""
     clipped = np.clip(unit, 0.0, 1.0)
     if dtype.kind == "u":
-        return np.rint(clipped * _max_value(dtype)).astype(dtype)
-    return clipped.astype(dtype)
+        scaled: NDArray[Any] = np.rint(clipped * _max_value(dtype)).astype(dtype)
+        return scaled
+    converted: NDArray[Any] = clipped.astype(dtype)
+    return converted

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -29,7 +30,7 @@ __all__ = ["quantize", "fit_palette", "apply_palette", "QuantizeResult", "Progre
 ProgressCallback = Callable[[str, float], None]
 
 #: Default ``tol``: stop once no centre moves by more than this (clustering-space units).
-DEFAULT_TOL = 1e-2
+DEFAULT_TOL = 0.1
 
 MAX_COLORS = 65536
 INITS = ("k-means++", "random")
@@ -57,7 +58,7 @@ class QuantizeResult:
         False if k-means stopped at ``max_iter``.
     """
 
-    image: NDArray
+    image: NDArray[Any]
     palette: Palette
     labels: NDArray[np.intp]
     inertia: float
@@ -89,7 +90,7 @@ def _check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
-def _check_init(init: object, n_colors: int, data: PixelData) -> str | NDArray:
+def _check_init(init: object, n_colors: int, data: PixelData) -> str | NDArray[Any]:
     if isinstance(init, str):
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; choose 'k-means++', 'random' or an array of colours")
@@ -125,7 +126,7 @@ def _fit_points(
 def _run_kmeans(
     points: WeightedPoints,
     n_colors: int,
-    init: str | NDArray,
+    init: str | NDArray[Any],
     data: PixelData,
     color_space: str,
     n_init: int,
@@ -211,7 +212,7 @@ def _fit(
 
 def _finish(
     hist: ColorHistogram,
-    colors: NDArray,
+    colors: NDArray[Any],
     hist_labels: NDArray[np.intp],
     color_space: str,
     inertia: float,
@@ -229,8 +230,8 @@ def _finish(
 
 
 def _render(
-    data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp], colors: NDArray
-) -> tuple[NDArray, NDArray[np.intp]]:
+    data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp], colors: NDArray[Any]
+) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """Write palette ``colors`` into a copy of the image; return it and per-pixel labels."""
     pixel_labels = hist_labels[hist.inverse]
     image = data.image.copy()
@@ -247,7 +248,7 @@ def _render(
 
 
 def fit_palette(
-    pixels: NDArray,
+    pixels: NDArray[Any],
     n_colors: int,
     *,
     color_space: str = "rgb",
@@ -269,7 +270,7 @@ def fit_palette(
 
 
 def quantize(
-    pixels: NDArray,
+    pixels: NDArray[Any],
     n_colors: int,
     *,
     color_space: str = "rgb",
@@ -338,7 +339,7 @@ def quantize(
     return QuantizeResult(image, fit.palette, labels, fit.inertia, fit.n_iter, fit.converged)
 
 
-def apply_palette(pixels: NDArray, palette: Palette, mask: ArrayLike | None = None) -> NDArray:
+def apply_palette(pixels: NDArray[Any], palette: Palette, mask: ArrayLike | None = None) -> NDArray[Any]:
     """Replace every pixel by its nearest palette colour.
 
     Nearness is measured in ``palette.color_space``. Pixels outside ``mask``
@@ -359,7 +360,8 @@ def apply_palette(pixels: NDArray, palette: Palette, mask: ArrayLike | None = No
             f"{kinds[data.n_color_channels]} image"
         )
     if not data.selected.any():
-        return data.image.copy()
+        unchanged: NDArray[Any] = data.image.copy()
+        return unchanged
     colors = palette.colors
     if colors.dtype != data.dtype:
         colors = from_unit(to_unit(colors, colors.dtype), data.dtype)
