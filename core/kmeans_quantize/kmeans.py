@@ -2,12 +2,12 @@
 
 Each point is a distinct colour weighted by how many pixels have it, so one
 iteration costs the number of distinct colours, not pixels. The assignment step
-keeps, per point, a lower bound on how much closer its own centre is than any
-other (Hamerly's two bounds folded into one margin, tightened with half the
-distance to the nearest other centre), and skips the search while that margin
-stays positive. Only the few points near a boundary are examined, so a late
-iteration costs little more than one pass over the margins. The bound carries
-a safety margin for rounding, so the labels are exactly those a plain search
+keeps, per point, lower bounds on how much closer its own centre is than its
+runner-up and than every other centre (Hamerly's bounds [2], split in two and
+tightened with half the distance to the nearest other centre), and skips the
+search while both stay positive. Only points near a boundary are examined, and
+they search the nearest centres of their own centre first. The bounds carry a
+safety margin for rounding, so the labels are exactly those a plain search
 gives, ties included (lowest index wins); the centre update sums in a fixed
 order. The result is therefore identical to plain Lloyd iterations over every
 pixel (for integer colours, where the weighted sums are exact) and independent
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .nearest import CenterNeighbors, Ranking, nearest_full, point_distances, search_near
+from .nearest import CenterNeighbors, nearest_full, point_distances, search_near
 
 __all__ = ["WeightedPoints", "Assignment", "KMeansFit", "ClusterSums", "lloyd", "relabel", "reseed_empty"]
 
@@ -266,7 +266,11 @@ class _Margins:
 
     @classmethod
     def exact(cls, labels: IndexArray, margins: FloatArray) -> _Margins:
-        """From one margin valid against every other centre."""
+        """From one margin valid against every other centre.
+
+        The runner-up is unknown: the own label stands in for it, and
+        ``rest`` alone covers every other centre.
+        """
         return cls(labels.copy(), margins.copy(), margins.copy())
 
     def shrink(self, labels: IndexArray, shifts: FloatArray) -> None:
@@ -304,7 +308,7 @@ class _Margins:
         unsure, own = unsure[search], own[search]
         if not unsure.size:
             return unsure, unsure
-        found: Ranking = search_near(points[unsure], neighbors, labels[unsure], own)
+        found = search_near(points[unsure], neighbors, labels[unsure], own)
         self.runner_up[unsure] = found.runner_up
         self.second[unsure] = found.second - found.nearest
         self.rest[unsure] = found.rest - found.nearest

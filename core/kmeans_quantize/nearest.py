@@ -50,7 +50,7 @@ def _chunks(n_rows: int, n_cols: int) -> Iterator[slice]:
 def squared_distances(points: FloatArray, centers: FloatArray, out: FloatArray | None = None) -> FloatArray:
     """Squared Euclidean distances, shape ``(len(points), len(centers))``.
 
-    The caller is responsible for keeping the block small (see :func:`nearest_two`).
+    The caller keeps the block small (see :data:`CHUNK_ELEMENTS`).
     """
     n, k = points.shape[0], centers.shape[0]
     if out is None:
