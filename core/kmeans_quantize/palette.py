@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,3 +77,24 @@ class Palette:
         """Fraction of the counted pixels that each colour covers."""
         total = self.counts.sum()
         return self.counts / total if total else np.zeros(len(self))
+
+    def sorted(self, by: str = "frequency") -> Palette:
+        """A copy sorted by "frequency", "luminance" or "hue" (see :func:`palette_io.sort_palette`)."""
+        from .palette_io import sort_palette
+
+        return sort_palette(self, by)
+
+    def save(
+        self, path: str | os.PathLike[str], format: str | None = None, *, name: str | None = None
+    ) -> None:
+        """Write to a GIMP ``.gpl``, hex ``.hex``/``.txt``, ``.json`` or swatch ``.png`` file."""
+        from .palette_io import save_palette
+
+        save_palette(self, path, format, name=name)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], format: str | None = None) -> Palette:
+        """Read a ``.gpl``, ``.hex``/``.txt`` or ``.json`` palette file (8-bit RGB)."""
+        from .palette_io import load_palette
+
+        return load_palette(path, format)
