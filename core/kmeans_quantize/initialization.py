@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd
-from .nearest import CHUNK_ELEMENTS, point_distances, squared_distances
+from .nearest import CHUNK_ELEMENTS, nearest_full, point_distances, squared_distances
 
 __all__ = ["init_random", "init_kmeans_plusplus", "coarsen", "initial_centers"]
 
@@ -29,12 +29,25 @@ IndexArray = NDArray[np.intp]
 COARSE_POINTS = 1 << 13
 
 
-def init_random(data: WeightedPoints, n_clusters: int, rng: np.random.Generator) -> FloatArray:
-    """``n_clusters`` distinct points drawn at random, weighted by ``data.weights``."""
-    probabilities = data.weights / data.weights.sum()
-    chosen = rng.choice(len(data), size=n_clusters, replace=False, p=probabilities)
-    centers: FloatArray = data.points[chosen].copy()
+def init_random(
+    data: WeightedPoints, n_clusters: int, rng: np.random.Generator, fixed: FloatArray | None = None
+) -> FloatArray:
+    """``n_clusters`` distinct points drawn at random, weighted by ``data.weights``.
+
+    The ``fixed`` centres (if any) come first and count towards ``n_clusters``;
+    points equal to one of them are not drawn again.
+    """
+    fixed = _no_fixed(data) if fixed is None else fixed
+    weights = data.weights.copy()
+    if len(fixed):
+        weights[nearest_full(data.points, fixed).nearest == 0] = 0.0
+    chosen = rng.choice(len(data), size=n_clusters - len(fixed), replace=False, p=weights / weights.sum())
+    centers: FloatArray = np.concatenate([fixed, data.points[chosen]])
     return centers
+
+
+def _no_fixed(data: WeightedPoints) -> FloatArray:
+    return np.empty((0, data.points.shape[1]))
 
 
 def coarsen(data: WeightedPoints, cells_per_axis: int = 32) -> tuple[WeightedPoints, IndexArray, FloatArray]:
@@ -72,22 +85,30 @@ def coarsen(data: WeightedPoints, cells_per_axis: int = 32) -> tuple[WeightedPoi
     return WeightedPoints(points=means, weights=totals[occupied]), cell, offset
 
 
-def init_kmeans_plusplus(data: WeightedPoints, n_clusters: int, rng: np.random.Generator) -> FloatArray:
+def init_kmeans_plusplus(
+    data: WeightedPoints, n_clusters: int, rng: np.random.Generator, fixed: FloatArray | None = None
+) -> FloatArray:
     """Greedy weighted k-means++ seeding.
 
     Each new centre is the best of ``2 + floor(ln K)`` candidates drawn with
     probability proportional to weight times squared distance to the nearest
-    centre so far.
+    centre so far. The ``fixed`` centres (if any) come first, as if already
+    chosen, and count towards ``n_clusters``.
     """
     points, weights = data.points, data.weights
+    fixed = _no_fixed(data) if fixed is None else fixed
     n_trials = 2 + int(math.log(n_clusters))
     centers = np.empty((n_clusters, points.shape[1]))
-    first = rng.choice(len(data), p=weights / weights.sum())
-    centers[0] = points[first]
-    closest = squared_distances(points, centers[:1])[:, 0]
+    centers[: len(fixed)] = fixed
+    if len(fixed):
+        closest = nearest_full(points, fixed).nearest ** 2
+    else:
+        first = rng.choice(len(data), p=weights / weights.sum())
+        centers[0] = points[first]
+        closest = squared_distances(points, centers[:1])[:, 0]
     # Block over points so the (points x trials) matrix stays small.
     step = max(1, CHUNK_ELEMENTS // n_trials)
-    for index in range(1, n_clusters):
+    for index in range(max(1, len(fixed)), n_clusters):
         cumulative = np.cumsum(weights * closest)
         targets = rng.random(n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), len(data) - 1)
@@ -113,13 +134,15 @@ def initial_centers(
     n_init: int = 1,
     max_iter: int = 300,
     tol: float = 0.0,
+    fixed: FloatArray | None = None,
 ) -> tuple[FloatArray, Assignment]:
     """Starting centres for k-means on ``data``: seeded, then settled on a coarse histogram.
 
     Histograms with more than :data:`COARSE_POINTS` points are merged on a
     32-per-axis grid (:func:`coarsen`). On that small set, each of ``n_init``
     seedings (``method``: "k-means++" or "random") is followed by k-means; the
-    result with the lowest inertia is returned, with an assignment of the full
+    result with the lowest inertia is returned (the ``fixed`` centres first,
+    unmoved), with an assignment of the full
     ``data`` to it (a point inherits its cell's label; its margin shrinks by
     twice its distance from the cell's mean). The exact k-means on the full
     histogram then starts close to convergence.
@@ -131,7 +154,8 @@ def initial_centers(
     seeder = init_kmeans_plusplus if method == "k-means++" else init_random
     best: KMeansFit | None = None
     for _ in range(n_init):
-        fit = lloyd(coarse, seeder(coarse, n_clusters, rng), max_iter=max_iter, tol=tol)
+        seeds = seeder(coarse, n_clusters, rng, fixed)
+        fit = lloyd(coarse, seeds, max_iter=max_iter, tol=tol, n_fixed=0 if fixed is None else len(fixed))
         if best is None or fit.inertia < best.inertia:
             best = fit
     assert best is not None

@@ -123,10 +123,11 @@ class ClusterSums:
         self._add(index, old_labels, -1.0)
         self._add(index, new_labels, 1.0)
 
-    def means(self, centers: FloatArray) -> FloatArray:
-        """Cluster means; empty clusters keep their entry of ``centers``."""
+    def means(self, centers: FloatArray, n_fixed: int = 0) -> FloatArray:
+        """Cluster means; empty clusters and the first ``n_fixed`` keep their entry of ``centers``."""
         new: FloatArray = centers.copy()
         filled = self.totals > 0
+        filled[:n_fixed] = False
         new[filled] = self.sums[filled] / self.totals[filled, None]
         return new
 
@@ -164,6 +165,7 @@ def lloyd(
     max_iter: int = 300,
     tol: float = 0.0,
     start: Assignment | None = None,
+    n_fixed: int = 0,
     progress: Callable[[float], None] | None = None,
 ) -> KMeansFit:
     """Run weighted Lloyd iterations from ``init_centers``.
@@ -177,6 +179,8 @@ def lloyd(
         Labels with valid margins for ``init_centers`` (for example carried
         over from a fit on a coarser histogram). They only save work: the
         first assignment step still finds the exact nearest centres.
+    n_fixed : int
+        The first ``n_fixed`` centres never move (fixed palette colours).
     max_iter : int
         Maximum number of assignment steps.
     tol : float
@@ -207,8 +211,8 @@ def lloyd(
     sums = ClusterSums(data, labels, centers.shape[0])
     n_iter = 1
     while True:
-        new_centers = sums.means(centers)
-        empty = np.flatnonzero(sums.totals == 0)
+        new_centers = sums.means(centers, n_fixed)
+        empty = n_fixed + np.flatnonzero(sums.totals[n_fixed:] == 0)
         if empty.size:
             new_centers = reseed_empty(data, point_distances(points, centers, labels), new_centers, empty)
         shifts = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .dither import dither_labels
 from .histogram import ColorHistogram, binned_means, color_histogram
 from .initialization import initial_centers
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
@@ -24,7 +25,16 @@ from .palette import Palette
 from .pixels import PixelData, from_unit, prepare_pixels, to_unit
 from .space import check_color_space, decode, encode
 
-__all__ = ["quantize", "fit_palette", "apply_palette", "QuantizeResult", "ProgressCallback", "DEFAULT_TOL"]
+__all__ = [
+    "quantize",
+    "fit_palette",
+    "apply_palette",
+    "remap",
+    "QuantizeResult",
+    "ProgressCallback",
+    "DEFAULT_TOL",
+    "DITHERS",
+]
 
 #: Called as ``progress(stage, fraction)``; stage is "histogram", "fit" or "mapping".
 ProgressCallback = Callable[[str, float], None]
@@ -34,6 +44,7 @@ DEFAULT_TOL = 0.1
 
 MAX_COLORS = 65536
 INITS = ("k-means++", "random")
+DITHERS = ("none", "floyd-steinberg", "ordered")
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,23 +101,41 @@ def _check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
-def _check_init(init: object, n_colors: int, data: PixelData) -> str | NDArray[Any]:
+def _check_colors(name: str, colors: object, n_rows: int | None, data: PixelData) -> NDArray[Any]:
+    """An array of colours given by the caller, in the image's dtype and value range."""
+    array = np.asarray(colors)
+    n_channels = data.n_color_channels
+    if array.ndim != 2 or array.shape[1] != n_channels or (n_rows is not None and len(array) != n_rows):
+        rows = "n" if n_rows is None else str(n_rows)
+        raise ValueError(f"{name} must have shape ({rows}, {n_channels}) for this image, got {array.shape}")
+    if array.dtype.kind not in "uif" or not np.isfinite(array).all():
+        raise ValueError(f"{name} must hold finite numbers")
+    high = 1.0 if data.dtype.kind == "f" else np.iinfo(data.dtype).max
+    if array.size and (array.min() < 0 or array.max() > high):
+        raise ValueError(f"{name} must lie in [0, {high}], the value range of the image's dtype")
+    return array
+
+
+def _check_init(init: object, n_free: int, data: PixelData) -> str | NDArray[Any]:
     if isinstance(init, str):
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; choose 'k-means++', 'random' or an array of colours")
         return init
-    centers = np.asarray(init)
-    expected = (n_colors, data.n_color_channels)
-    if centers.shape != expected:
-        raise ValueError(
-            f"init array must have shape {expected} (n_colors x colour channels), got {centers.shape}"
-        )
-    if centers.dtype.kind not in "uif" or not np.isfinite(centers).all():
-        raise ValueError("init array must hold finite numbers")
-    high = 1.0 if data.dtype.kind == "f" else np.iinfo(data.dtype).max
-    if centers.min() < 0 or centers.max() > high:
-        raise ValueError(f"init colours must lie in [0, {high}], the value range of the image's dtype")
-    return centers
+    return _check_colors("init", init, n_free, data)
+
+
+def _check_fixed(fixed_colors: object, n_colors: int, data: PixelData) -> NDArray[Any]:
+    if fixed_colors is None:
+        return np.empty((0, data.n_color_channels), dtype=data.dtype)
+    fixed = _check_colors("fixed_colors", fixed_colors, None, data)
+    if len(fixed) > n_colors:
+        raise ValueError(f"{len(fixed)} fixed colours do not fit in a palette of n_colors={n_colors}")
+    if data.dtype.kind == "u" and not np.array_equal(fixed, np.rint(fixed)):
+        raise ValueError("fixed_colors must be whole numbers for an integer image")
+    fixed = fixed.astype(data.dtype)
+    if len(np.unique(fixed, axis=0)) != len(fixed):
+        raise ValueError("fixed_colors contains the same colour twice")
+    return fixed
 
 
 def _fit_points(
@@ -127,6 +156,7 @@ def _run_kmeans(
     points: WeightedPoints,
     n_colors: int,
     init: str | NDArray[Any],
+    fixed: NDArray[Any],
     data: PixelData,
     color_space: str,
     n_init: int,
@@ -135,23 +165,27 @@ def _run_kmeans(
     seed: int | np.random.Generator | None,
     progress: ProgressCallback | None,
 ) -> KMeansFit:
-    if len(points) <= n_colors:
-        # As many points as colours (10-bit cells of a uint16/float image).
-        return lloyd(points, points.points, max_iter=1)
+    fixed_points = encode(fixed, data.dtype, color_space)
+    if len(points) + len(fixed) <= n_colors:
+        # No more points than colours (10-bit cells of a uint16/float image).
+        centers = np.unique(np.concatenate([fixed_points, points.points]), axis=0)
+        return lloyd(points, centers, max_iter=1)
     start = None
     if isinstance(init, str):
         rng = np.random.default_rng(seed)
         centers, start = initial_centers(
-            points, n_colors, init, rng, n_init=n_init, max_iter=max_iter, tol=tol
+            points, n_colors, init, rng, n_init=n_init, max_iter=max_iter, tol=tol, fixed=fixed_points
         )
     else:
-        centers = encode(init, data.dtype, color_space)
+        centers = np.concatenate([fixed_points, encode(init, data.dtype, color_space)])
 
     def report(fraction: float) -> None:
         if progress is not None:
             progress("fit", fraction)
 
-    return lloyd(points, centers, max_iter=max_iter, tol=tol, start=start, progress=report)
+    return lloyd(
+        points, centers, max_iter=max_iter, tol=tol, start=start, n_fixed=len(fixed), progress=report
+    )
 
 
 def _fit(
@@ -163,11 +197,13 @@ def _fit(
     max_iter: object,
     tol: object,
     seed: int | np.random.Generator | None,
+    fixed_colors: object,
     progress: ProgressCallback | None,
 ) -> _Fit:
     n_colors = _check_n_colors(n_colors)
     color_space = check_color_space(color_space)
-    init = _check_init(init, n_colors, data)
+    fixed = _check_fixed(fixed_colors, n_colors, data)
+    init = _check_init(init, n_colors - len(fixed), data)
     n_init = _check_positive_int("n_init", n_init)
     max_iter = _check_positive_int("max_iter", max_iter)
     if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)) or not tol >= 0:
@@ -181,12 +217,18 @@ def _fit(
     if progress is not None:
         progress("histogram", 1.0)
 
-    if len(hist) <= n_colors:
-        # Few colours: the palette is the image's own colours, reproduced exactly.
-        return _finish(hist, hist.colors, np.arange(len(hist)), color_space, 0.0, 0, True)
+    own_and_fixed = np.unique(np.concatenate([hist.colors, fixed]), axis=0)
+    if len(own_and_fixed) <= n_colors:
+        # Few colours: the palette is the image's own colours (and the fixed
+        # ones), and the image is reproduced exactly.
+        space_points = encode(own_and_fixed, data.dtype, color_space)
+        hist_labels = nearest(encode(hist.colors, data.dtype, color_space), space_points)
+        return _finish(hist, own_and_fixed, hist_labels, color_space, fixed, 0.0, 0, True)
 
     points, cell = _fit_points(hist, data.dtype, color_space)
-    fit = _run_kmeans(points, n_colors, init, data, color_space, n_init, max_iter, float(tol), seed, progress)
+    fit = _run_kmeans(
+        points, n_colors, init, fixed, data, color_space, n_init, max_iter, float(tol), seed, progress
+    )
     if progress is not None:
         progress("fit", 1.0)
         progress("mapping", 0.0)
@@ -194,6 +236,7 @@ def _fit(
     # the nearest. Ties go to the colour that sorts first (as in apply_palette),
     # so the centres are put in that order first; equal colours end up adjacent.
     rounded = decode(fit.centers, data.dtype, color_space)
+    rounded[: len(fixed)] = fixed  # exactly as given, whatever the space's rounding
     order = np.lexsort(rounded.T[::-1])
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
@@ -207,7 +250,7 @@ def _fit(
         guess = cluster_to_color[rank[fit.labels[cell]]]
         hist_points = encode(hist.colors, data.dtype, color_space)
         hist_labels = nearest(hist_points, encode(colors, data.dtype, color_space), guess)
-    return _finish(hist, colors, hist_labels, color_space, fit.inertia, fit.n_iter, fit.converged)
+    return _finish(hist, colors, hist_labels, color_space, fixed, fit.inertia, fit.n_iter, fit.converged)
 
 
 def _finish(
@@ -215,36 +258,65 @@ def _finish(
     colors: NDArray[Any],
     hist_labels: NDArray[np.intp],
     color_space: str,
+    fixed: NDArray[Any],
     inertia: float,
     n_iter: int,
     converged: bool,
 ) -> _Fit:
-    """Count pixels per colour, drop unused colours, sort by count (descending)."""
+    """Count pixels per colour, drop unused colours (not fixed ones), sort by count (descending)."""
     counts = np.bincount(hist_labels, weights=hist.counts, minlength=colors.shape[0]).astype(np.int64)
+    is_fixed = (colors[:, None, :] == fixed[None, :, :]).all(axis=2).any(axis=1)
     order = np.argsort(-counts, kind="stable")
-    order = order[counts[order] > 0]
+    order = order[(counts[order] > 0) | is_fixed[order]]
     new_index = np.full(colors.shape[0], -1, dtype=np.intp)
     new_index[order] = np.arange(order.size)
     palette = Palette(colors=colors[order], counts=counts[order], color_space=color_space)
     return _Fit(palette, hist, new_index[hist_labels], inertia, n_iter, converged)
 
 
-def _render(
-    data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp], colors: NDArray[Any]
+def _nearest_labels(data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Per-pixel labels (-1 where not selected) from the labels of the histogram colours."""
+    labels = np.full(data.colors.shape[0], -1, dtype=np.intp)
+    if data.all_selected:
+        labels[:] = hist_labels[hist.inverse]
+    else:
+        labels[data.selected] = hist_labels[hist.inverse]
+    return labels
+
+
+def _dithered_labels(data: PixelData, palette: Palette, method: str) -> NDArray[np.intp]:
+    """Per-pixel labels (-1 where not selected) with error diffusion or ordered dithering."""
+    space = palette.color_space
+    # Ties go to the palette colour that sorts first, as in the nearest mapping.
+    order = np.lexsort(palette.colors.T[::-1])
+    height, width = data.spatial_shape
+    points = encode(data.colors, data.dtype, space).reshape(height, width, -1)
+    palette_points = encode(palette.colors[order], palette.colors.dtype, space)
+    n_channels = palette_points.shape[1]
+    bounds = (np.zeros(n_channels), np.full(n_channels, 255.0)) if space == "rgb" else None
+    active = data.selected.reshape(height, width)
+    labels = dither_labels(points, palette_points, active, method, bounds).reshape(-1)
+    return np.where(labels >= 0, order[labels], -1)
+
+
+def _paint(
+    data: PixelData, labels: NDArray[np.intp], colors: NDArray[Any]
 ) -> tuple[NDArray[Any], NDArray[np.intp]]:
-    """Write palette ``colors`` into a copy of the image; return it and per-pixel labels."""
-    pixel_labels = hist_labels[hist.inverse]
+    """Write palette ``colors`` into a copy of the image where ``labels`` >= 0."""
     image = data.image.copy()
     flat = image.reshape(data.colors.shape[0], -1)
-    labels = np.full(data.colors.shape[0], -1, dtype=np.intp)
     n_color = data.n_color_channels
     if data.all_selected:
-        flat[:, :n_color] = colors[pixel_labels]
-        labels[:] = pixel_labels
+        flat[:, :n_color] = colors[labels]
     else:
-        flat[data.selected, :n_color] = colors[pixel_labels]
-        labels[data.selected] = pixel_labels
+        flat[data.selected, :n_color] = colors[labels[data.selected]]
     return image, labels.reshape(data.spatial_shape)
+
+
+def _check_dither(dither: object) -> str:
+    if dither not in DITHERS:
+        raise ValueError(f"unknown dither {dither!r}; choose one of {', '.join(DITHERS)}")
+    return str(dither)
 
 
 def fit_palette(
@@ -258,6 +330,7 @@ def fit_palette(
     tol: float = DEFAULT_TOL,
     seed: int | np.random.Generator | None = None,
     mask: ArrayLike | None = None,
+    fixed_colors: ArrayLike | None = None,
     progress: ProgressCallback | None = None,
 ) -> Palette:
     """Fit a palette of at most ``n_colors`` colours to an image with k-means.
@@ -266,7 +339,9 @@ def fit_palette(
     without building the output image.
     """
     data = prepare_pixels(pixels, mask)
-    return _fit(data, n_colors, color_space, init, n_init, max_iter, tol, seed, progress).palette
+    return _fit(
+        data, n_colors, color_space, init, n_init, max_iter, tol, seed, fixed_colors, progress
+    ).palette
 
 
 def quantize(
@@ -280,6 +355,8 @@ def quantize(
     tol: float = DEFAULT_TOL,
     seed: int | np.random.Generator | None = None,
     mask: ArrayLike | None = None,
+    fixed_colors: ArrayLike | None = None,
+    dither: str = "none",
     progress: ProgressCallback | None = None,
 ) -> QuantizeResult:
     """Reduce an image to at most ``n_colors`` colours with k-means.
@@ -296,10 +373,11 @@ def quantize(
         Space the clustering runs in: "rgb" minimises the error in sRGB
         values; "lab" (CIELAB, D65) and "oklab" minimise perceived
         differences. The palette is converted back and clipped to sRGB.
-    init : {"k-means++", "random"} or array of shape (n_colors, C)
+    init : {"k-means++", "random"} or array of shape (n_colors - F, C)
         How the centres start: greedy k-means++ (weighted by pixel count),
         ``n_colors`` distinct colours drawn at random (weighted), or the
-        given colours (in the image's dtype and range).
+        given colours (in the image's dtype and range; F = number of
+        ``fixed_colors``).
     n_init : int
         Independent runs from different seeds; the one with the lowest
         inertia wins. Ignored when ``init`` is an array.
@@ -315,6 +393,13 @@ def quantize(
         byte-identical output. None draws fresh entropy.
     mask : bool array of shape (H, W), optional
         Only pixels where ``mask`` is True are fitted and changed.
+    fixed_colors : array of shape (F, C), optional
+        Colours (in the image's dtype and range) that are in the palette
+        whatever the image holds and never move; the other n_colors - F are
+        fitted around them.
+    dither : {"none", "floyd-steinberg", "ordered"}
+        How pixels are mapped to the palette (see :func:`apply_palette`).
+        The palette's counts are those of the nearest-colour mapping.
     progress : callable, optional
         ``progress(stage, fraction)`` is called as the work advances.
 
@@ -332,43 +417,67 @@ def quantize(
     pixels to the palette uses their full precision.
     """
     data = prepare_pixels(pixels, mask)
-    fit = _fit(data, n_colors, color_space, init, n_init, max_iter, tol, seed, progress)
-    image, labels = _render(data, fit.hist, fit.hist_labels, fit.palette.colors)
+    dither = _check_dither(dither)
+    fit = _fit(data, n_colors, color_space, init, n_init, max_iter, tol, seed, fixed_colors, progress)
+    if dither == "none":
+        labels = _nearest_labels(data, fit.hist, fit.hist_labels)
+    else:
+        labels = _dithered_labels(data, fit.palette, dither)
+    image, labels = _paint(data, labels, fit.palette.colors)
     if progress is not None:
         progress("mapping", 1.0)
     return QuantizeResult(image, fit.palette, labels, fit.inertia, fit.n_iter, fit.converged)
 
 
-def apply_palette(pixels: NDArray[Any], palette: Palette, mask: ArrayLike | None = None) -> NDArray[Any]:
-    """Replace every pixel by its nearest palette colour.
+def apply_palette(
+    pixels: NDArray[Any], palette: Palette, mask: ArrayLike | None = None, *, dither: str = "none"
+) -> NDArray[Any]:
+    """Replace every pixel by its nearest palette colour (or dither with the palette).
 
-    Nearness is measured in ``palette.color_space``. Pixels outside ``mask``
-    or fully transparent keep their values; alpha is copied unchanged.
+    Nearness is measured in ``palette.color_space``; on an exact tie the
+    colour that sorts first wins. Pixels outside ``mask`` or fully
+    transparent keep their values; alpha is copied unchanged.
+
+    Parameters
+    ----------
+    dither : {"none", "floyd-steinberg", "ordered"}
+        "floyd-steinberg" diffuses each pixel's error to its neighbours;
+        "ordered" adds a Bayer 8x8 threshold pattern. Neither touches pixels
+        outside the mask or fully transparent.
 
     Returns
     -------
     ndarray
         Same shape, dtype and value range as ``pixels``.
     """
+    return remap(pixels, palette, mask, dither=dither)[0]
+
+
+def remap(
+    pixels: NDArray[Any], palette: Palette, mask: ArrayLike | None = None, *, dither: str = "none"
+) -> tuple[NDArray[Any], NDArray[np.intp]]:
+    """:func:`apply_palette`, also returning each pixel's palette index (-1: unchanged)."""
     if not isinstance(palette, Palette):
         raise TypeError(f"palette must be a kmeans_quantize.Palette, got {type(palette).__name__}")
     data = prepare_pixels(pixels, mask)
+    dither = _check_dither(dither)
     if palette.colors.shape[1] != data.n_color_channels:
         kinds = {1: "gray", 3: "RGB"}
         raise ValueError(
             f"a {kinds[palette.colors.shape[1]]} palette cannot be applied to a "
             f"{kinds[data.n_color_channels]} image"
         )
-    if not data.selected.any():
-        unchanged: NDArray[Any] = data.image.copy()
-        return unchanged
     colors = palette.colors
     if colors.dtype != data.dtype:
         colors = from_unit(to_unit(colors, colors.dtype), data.dtype)
+    if not data.selected.any():
+        return _paint(data, np.full(data.colors.shape[0], -1, dtype=np.intp), colors)
+    if dither != "none":
+        return _paint(data, _dithered_labels(data, palette, dither), colors)
     hist = color_histogram(data.selected_colors())
     space = palette.color_space
     # Ties go to the palette colour that sorts first, as in quantize.
     order = np.lexsort(palette.colors.T[::-1])
     palette_points = encode(palette.colors[order], palette.colors.dtype, space)
     hist_labels = order[nearest(encode(hist.colors, data.dtype, space), palette_points)]
-    return _render(data, hist, hist_labels, colors)[0]
+    return _paint(data, _nearest_labels(data, hist, hist_labels), colors)

@@ -1,0 +1,123 @@
+"""Reading and writing image files with Pillow (imported lazily: the core does not need it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .files import atomic_write
+from .palette import Palette
+from .pixels import from_unit, to_unit
+
+__all__ = ["ImageFileError", "read_image", "write_image", "write_indexed", "INDEXED_FORMATS"]
+
+#: Formats that can hold a palette (P-mode) image.
+INDEXED_FORMATS = ("PNG", "GIF")
+
+
+class ImageFileError(ValueError):
+    """An image file that cannot be read or written, said in one line."""
+
+
+def read_image(path: Path) -> NDArray[Any]:
+    """Read ``path`` as a numpy array quantize accepts.
+
+    8-bit images come back as uint8 gray, gray + alpha, RGB or RGBA; 16-bit
+    gray PNG/TIFF as uint16; 32-bit float gray TIFF as float32. Palette,
+    CMYK and other modes are converted to RGB (RGBA if they carry alpha).
+    Pillow reads 16-bit RGB PNGs as 8-bit: it has no 16-bit RGB mode.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            mode = image.mode
+            if mode in ("I;16", "I;16B", "I;16L"):
+                return np.asarray(image, dtype=np.uint16)
+            if mode == "F":
+                return np.asarray(image, dtype=np.float32)
+            if mode not in ("L", "LA", "RGB", "RGBA"):
+                has_alpha = "A" in image.getbands() or "transparency" in image.info
+                image = image.convert("RGBA" if has_alpha else "RGB")
+            return np.asarray(image)
+    except FileNotFoundError:
+        raise ImageFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageFileError(f"{path}: is a folder, not an image") from None
+    except UnidentifiedImageError:
+        raise ImageFileError(f"{path}: not an image file Pillow can read") from None
+    except OSError as error:
+        raise ImageFileError(f"{path}: cannot read: {error}") from None
+
+
+def output_format(path: Path) -> str:
+    """Pillow's format name for the suffix of ``path``."""
+    from PIL import Image
+
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ImageFileError(
+            f"{path}: unknown image format {path.suffix!r}; use .png, .jpg, .bmp, .tif, .webp, .gif, ..."
+        )
+    return fmt
+
+
+def _save(image: Any, path: Path, fmt: str, **options: Any) -> None:
+    try:
+        atomic_write(path, lambda handle: image.save(handle, format=fmt, **options))
+    except OSError as error:
+        raise ImageFileError(f"{path}: cannot write: {error}") from None
+
+
+def write_image(pixels: NDArray[Any], path: Path) -> None:
+    """Write ``pixels`` to ``path`` (format from the suffix), atomically.
+
+    Alpha is dropped for formats without it (JPEG, BMP); 16-bit gray is kept
+    where the format stores it (PNG, TIFF) and reduced to 8 bits elsewhere.
+    """
+    from PIL import Image
+
+    fmt = output_format(path)
+    if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
+        pixels = from_unit(to_unit(pixels, pixels.dtype), np.dtype(np.uint8))
+    image = Image.fromarray(pixels)
+    if image.mode in ("RGBA", "LA") and fmt in ("JPEG", "BMP"):
+        image = image.convert(image.mode[:-1])
+    _save(image, path, fmt)
+
+
+def write_indexed(labels: NDArray[np.intp], palette: Palette, alpha: NDArray[Any] | None, path: Path) -> None:
+    """Write a palette-based (P-mode) PNG or GIF: one byte per pixel.
+
+    ``labels`` are palette indices (-1 for pixels that were not quantized,
+    which must be exactly the fully transparent ones); those get one extra,
+    transparent palette entry. Partial transparency cannot be stored.
+    """
+    from PIL import Image
+
+    fmt = output_format(path)
+    if fmt not in INDEXED_FORMATS:
+        raise ImageFileError(f"{path}: indexed output needs .png or .gif, not {path.suffix!r}")
+    colors = from_unit(to_unit(palette.colors, palette.colors.dtype), np.dtype(np.uint8))
+    if colors.shape[1] == 1:
+        colors = np.repeat(colors, 3, axis=1)
+    unquantized = labels < 0
+    if alpha is not None and not np.array_equal(unquantized, alpha == 0):
+        raise ImageFileError(f"{path}: partial transparency cannot be stored in an indexed image")
+    n_entries = len(colors) + int(unquantized.any())
+    if n_entries > 256:
+        raise ImageFileError(
+            f"{path}: an indexed image holds at most 256 colours, this one needs {n_entries}"
+        )
+    indices = np.where(unquantized, len(colors), labels).astype(np.uint8)
+    height, width = indices.shape
+    image = Image.frombytes("P", (width, height), indices.tobytes())
+    table = np.zeros((n_entries, 3), dtype=np.uint8)
+    table[: len(colors)] = colors
+    image.putpalette(table.ravel().tolist())
+    options = {"transparency": len(colors)} if unquantized.any() else {}
+    _save(image, path, fmt, **options)
