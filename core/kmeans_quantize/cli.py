@@ -208,15 +208,9 @@ def _shared_palette(args: argparse.Namespace, fixed: NDArray[np.uint8] | None) -
             images.append(read_image(source))
         except ImageFileError as error:
             raise UserError(f"{error} (--shared-palette needs every input)") from None
-    kinds = {(image.dtype, 1 if image.ndim == 2 else image.shape[2]) for image in images}
-    if len(kinds) > 1:
-        raise UserError("--shared-palette needs inputs of one kind (all RGB, all RGBA, all gray, same depth)")
-    channels = 1 if images[0].ndim == 2 else images[0].shape[2]
-    # All pixels side by side in one column: fitting this is fitting the summed histogram.
-    column = np.concatenate([image.reshape(-1, 1, channels) for image in images])
     try:
         return fit_palette(
-            column if channels > 1 else column[:, :, 0],
+            images,
             args.colors,
             color_space=args.color_space,
             init=args.init,

@@ -9,7 +9,7 @@ The pipeline, one module per stage::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -319,8 +319,19 @@ def _check_dither(dither: object) -> str:
     return str(dither)
 
 
+def _side_by_side(images: Sequence[object]) -> NDArray[Any]:
+    """Every pixel of several images of one kind, in one column (an (N, 1, C) image)."""
+    if not images:
+        raise ValueError("the list of images is empty")
+    checked = [prepare_pixels(image).image for image in images]
+    kinds = {(image.dtype, image.shape[2:]) for image in checked}
+    if len(kinds) > 1:
+        raise ValueError("the images must be of one kind: same dtype and number of channels")
+    return np.concatenate([image.reshape(-1, 1, *image.shape[2:]) for image in checked])
+
+
 def fit_palette(
-    pixels: NDArray[Any],
+    pixels: NDArray[Any] | Sequence[NDArray[Any]],
     n_colors: int,
     *,
     color_space: str = "rgb",
@@ -336,9 +347,17 @@ def fit_palette(
     """Fit a palette of at most ``n_colors`` colours to an image with k-means.
 
     Takes the same arguments as :func:`quantize` and returns its ``palette``
-    without building the output image.
+    without building the output image. ``pixels`` may also be a list of
+    images of one kind (same dtype and channels, any sizes): one palette is
+    then fitted to all of them together, as if their histograms were summed
+    (sprite sheets, animation frames); ``mask`` must then be None.
     """
-    data = prepare_pixels(pixels, mask)
+    if isinstance(pixels, (list, tuple)):
+        if mask is not None:
+            raise ValueError("mask cannot be used with a list of images")
+        data = prepare_pixels(_side_by_side(pixels))
+    else:
+        data = prepare_pixels(pixels, mask)
     return _fit(
         data, n_colors, color_space, init, n_init, max_iter, tol, seed, fixed_colors, progress
     ).palette

@@ -1,0 +1,32 @@
+"""fit_palette on a list of images: one palette for all of them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from kmeans_quantize import fit_palette
+
+
+def two_tone(seed: int) -> np.ndarray:
+    """Left half dark, right half light, with noise."""
+    rng = np.random.default_rng(seed)
+    image = np.empty((40, 60, 3))
+    image[:, :30] = (30, 40, 90)
+    image[:, 30:] = (230, 180, 120)
+    image += rng.normal(0, 6, image.shape)
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def test_one_palette_for_a_list_of_images_is_the_palette_of_all_their_pixels() -> None:
+    frames = [two_tone(seed) for seed in range(3)]
+    frames[1] = frames[1][:25, :40]  # sizes may differ
+    together = fit_palette(frames, 6, seed=0)
+    column = np.concatenate([frame.reshape(-1, 1, 3) for frame in frames])
+    alone = fit_palette(column, 6, seed=0)
+    np.testing.assert_array_equal(together.colors, alone.colors)
+    np.testing.assert_array_equal(together.counts, alone.counts)
+    assert together.counts.sum() == sum(frame.shape[0] * frame.shape[1] for frame in frames)
+    with pytest.raises(ValueError, match="one kind"):
+        fit_palette([frames[0], frames[0][..., 0]], 4)
+    with pytest.raises(ValueError, match="mask"):
+        fit_palette(frames, 4, mask=np.ones((40, 60), bool))
