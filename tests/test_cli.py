@@ -381,3 +381,35 @@ def test_option_mistakes_are_one_line(
     assert process.returncode != 0
     assert "Traceback" not in process.stderr
     assert all(word in process.stderr for word in words), process.stderr
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_sixteen_bit_colour_stays_sixteen_bit(tmp_path: Path, suffix: str, channels: int) -> None:
+    """Pillow reads 16-bit RGB as 8-bit; the CLI must not lose the depth."""
+    import png
+    import tifffile
+
+    rng = np.random.default_rng(6)
+    y, x = np.mgrid[0:20, 0:30]
+    deep = np.stack([x * 2000, y * 3000, (x + y) * 1200, np.full_like(x, 65535)], axis=-1)[..., :channels]
+    deep = np.clip(deep + rng.integers(0, 500, deep.shape), 0, 65535).astype(np.uint16)
+    if channels == 4:
+        deep[:5, :5, 3] = 0
+    source = tmp_path / f"deep{suffix}"
+    if suffix == ".png":
+        writer = png.Writer(width=30, height=20, bitdepth=16, greyscale=False, alpha=channels == 4)
+        with open(source, "wb") as handle:
+            writer.write(handle, deep.reshape(20, -1))
+    else:
+        tifffile.imwrite(source, deep, photometric="rgb")
+    process = run_cli(source, "-k", "5", "-o", f"out{suffix}", cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    out = tifffile.imread(tmp_path / "out.tif") if suffix == ".tif" else None
+    if out is None:
+        width, height, rows, info = png.Reader(filename=str(tmp_path / "out.png")).asDirect()
+        assert info["bitdepth"] == 16
+        out = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, channels)
+    assert out.dtype == np.uint16 and out.shape == deep.shape
+    expected = quantize(deep, 5, seed=0).image
+    np.testing.assert_array_equal(out, expected)

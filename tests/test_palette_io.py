@@ -305,7 +305,9 @@ def test_malformed_hex_names_file_and_line(tmp_path: Path, text: str, line: int)
 
 
 def test_invalid_json_names_file_and_line(tmp_path: Path) -> None:
-    path = write_text(tmp_path / "bad.json", '{\n  "colors": [\n    {"hex": "#000000"},\n  ]\n}\n')
+    # An invalid value on line 4 (not a trailing comma: Python 3.13 reports those
+    # on the comma's line, older versions on the next one).
+    path = write_text(tmp_path / "bad.json", '{\n  "colors": [\n    {"hex": "#000000"},\n    nope\n  ]\n}\n')
     with pytest.raises(ValueError, match="invalid JSON") as info:
         load_palette(path)
     assert str(info.value).startswith(f"{path}:4: ")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,14 +27,17 @@ def read_image(path: Path) -> NDArray[Any]:
     """Read ``path`` as a numpy array quantize accepts.
 
     8-bit images come back as uint8 gray, gray + alpha, RGB or RGBA; 16-bit
-    gray PNG/TIFF as uint16; 32-bit float gray TIFF as float32. Palette,
-    CMYK and other modes are converted to RGB (RGBA if they carry alpha).
-    Pillow reads 16-bit RGB PNGs as 8-bit: it has no 16-bit RGB mode.
+    PNG/TIFF as uint16 (colour ones through pypng and tifffile: Pillow has no
+    16-bit RGB mode); 32-bit float gray TIFF as float32. Palette, CMYK and
+    other modes are converted to RGB (RGBA if they carry alpha).
     """
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
+            deep = _read_deep_color(path, image)
+            if deep is not None:
+                return deep
             image.load()
             mode = image.mode
             if mode in ("I;16", "I;16B", "I;16L"):
@@ -52,6 +56,27 @@ def read_image(path: Path) -> NDArray[Any]:
         raise ImageFileError(f"{path}: not an image file Pillow can read") from None
     except OSError as error:
         raise ImageFileError(f"{path}: cannot read: {error}") from None
+
+
+def _read_deep_color(path: Path, image: Any) -> NDArray[np.uint16] | None:
+    """A 16-bit RGB(A) PNG or TIFF as uint16, or None for any other image."""
+    if image.format == "PNG":
+        with open(path, "rb") as handle:
+            header = handle.read(26)
+        # IHDR: bit depth at byte 24, colour type at 25 (2 = RGB, 6 = RGBA).
+        if header[24] != 16 or header[25] not in (2, 6):
+            return None
+        import png  # pypng: pure Python, imported only for this case
+
+        width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+        channels = info["planes"]
+        return np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, channels)
+    if image.format == "TIFF" and image.tag_v2.get(258, (8,))[0] == 16 and image.tag_v2.get(277, 1) in (3, 4):
+        import tifffile
+
+        pixels: NDArray[np.uint16] = np.asarray(tifffile.imread(path), dtype=np.uint16)
+        return pixels
+    return None
 
 
 def output_format(path: Path) -> str:
@@ -84,10 +109,37 @@ def write_image(pixels: NDArray[Any], path: Path) -> None:
     fmt = output_format(path)
     if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
         pixels = from_unit(to_unit(pixels, pixels.dtype), np.dtype(np.uint8))
+    if pixels.dtype == np.uint16 and pixels.ndim == 3 and pixels.shape[2] in (3, 4):
+        _write_deep_color(pixels, path, fmt)
+        return
     image = Image.fromarray(pixels)
     if image.mode in ("RGBA", "LA") and fmt in ("JPEG", "BMP"):
         image = image.convert(image.mode[:-1])
     _save(image, path, fmt)
+
+
+def _write_deep_color(pixels: NDArray[np.uint16], path: Path, fmt: str) -> None:
+    """16-bit RGB(A) as PNG (pypng) or TIFF (tifffile), atomically."""
+    height, width, channels = pixels.shape
+
+    def write_png(handle: BinaryIO) -> None:
+        import png
+
+        writer = png.Writer(width=width, height=height, bitdepth=16, greyscale=False, alpha=channels == 4)
+        writer.write(handle, pixels.reshape(height, width * channels))
+
+    def write_tiff(handle: BinaryIO) -> None:
+        import tifffile
+
+        # tifffile wants a named file or a seekable buffer, not a bare descriptor.
+        buffer = io.BytesIO()
+        tifffile.imwrite(buffer, pixels, photometric="rgb")
+        handle.write(buffer.getvalue())
+
+    try:
+        atomic_write(path, write_png if fmt == "PNG" else write_tiff)
+    except OSError as error:
+        raise ImageFileError(f"{path}: cannot write: {error}") from None
 
 
 def write_indexed(labels: NDArray[np.intp], palette: Palette, alpha: NDArray[Any] | None, path: Path) -> None:
