@@ -413,3 +413,16 @@ def test_sixteen_bit_colour_stays_sixteen_bit(tmp_path: Path, suffix: str, chann
     assert out.dtype == np.uint16 and out.shape == deep.shape
     expected = quantize(deep, 5, seed=0).image
     np.testing.assert_array_equal(out, expected)
+
+
+def test_palette_out_is_checked_before_any_work(rgb_png: Path, tmp_path: Path) -> None:
+    (tmp_path / "kept.gpl").write_text("GIMP Palette\n")
+    for args, words in (
+        (("--palette-out", "p.xyz"), ("--palette-out", ".gpl")),
+        (("--palette-out", "missing/p.gpl"), ("--palette-out", "no such folder")),
+        (("--palette-out", "kept.gpl"), ("--palette-out", "--force")),
+    ):
+        process = run_cli(rgb_png, "-k", "4", *args, cwd=tmp_path)
+        assert_one_line_error(process, *words)
+    assert listing(tmp_path) == ["in.png", "kept.gpl"]
+    assert (tmp_path / "kept.gpl").read_text() == "GIMP Palette\n"

@@ -24,10 +24,13 @@ from numpy.typing import NDArray
 from .imagefile import INDEXED_FORMATS, ImageFileError, output_format, read_image, write_image, write_indexed
 from .metrics import mean_delta_e_2000, mse, psnr
 from .palette import Palette
-from .palette_io import load_palette, save_palette
+from .palette_io import SUFFIX_FORMATS, load_palette, save_palette
 from .pixels import from_unit, prepare_pixels, to_unit
 from .quantize import DITHERS, MAX_COLORS, fit_palette, quantize, remap
 from .space import COLOR_SPACES
+
+#: File suffixes --palette-out can write.
+PALETTE_SUFFIXES = tuple(SUFFIX_FORMATS)
 
 
 class UserError(Exception):
@@ -222,6 +225,15 @@ def _shared_palette(args: argparse.Namespace, fixed: NDArray[np.uint8] | None) -
         raise UserError(f"--shared-palette: {error}") from None
 
 
+def _check_palette_out(path: Path, force: bool) -> None:
+    if path.suffix.lower() not in PALETTE_SUFFIXES:
+        raise UserError(f"--palette-out {path}: use one of {', '.join(PALETTE_SUFFIXES)}")
+    if not path.parent.is_dir():
+        raise UserError(f"--palette-out {path}: no such folder {path.parent}")
+    if path.exists() and not force:
+        raise UserError(f"--palette-out {path}: already exists (use --force to overwrite)")
+
+
 def _plan(args: argparse.Namespace) -> list[Job]:
     """Check the options against each other and build one job per input."""
     if not 1 <= args.colors <= MAX_COLORS:
@@ -238,6 +250,8 @@ def _plan(args: argparse.Namespace) -> list[Job]:
         raise UserError("--palette-in maps to a given palette: it cannot be combined with fitting options")
     if args.palette_out is not None and len(args.inputs) > 1 and not args.shared_palette:
         raise UserError("--palette-out with several inputs needs --shared-palette (one palette for all)")
+    if args.palette_out is not None:
+        _check_palette_out(args.palette_out, args.force)
     if args.indexed and args.colors > 256 and args.palette_in is None:
         raise UserError("--indexed holds at most 256 colours: use -k 256 or fewer")
     fixed = parse_hex_colors(args.fixed_colors) if args.fixed_colors else None

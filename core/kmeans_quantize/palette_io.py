@@ -51,6 +51,7 @@ from .space import check_color_space
 __all__ = [
     "SORT_KEYS",
     "FORMATS",
+    "SUFFIX_FORMATS",
     "ACHROMATIC_CHROMA",
     "sort_palette",
     "save_palette",
@@ -65,7 +66,7 @@ FORMATS = ("gpl", "hex", "json", "png")
 # them first, as a gray ramp.
 ACHROMATIC_CHROMA = 2.0
 
-_SUFFIX_FORMATS = {".gpl": "gpl", ".hex": "hex", ".txt": "hex", ".json": "json", ".png": "png"}
+SUFFIX_FORMATS = {".gpl": "gpl", ".hex": "hex", ".txt": "hex", ".json": "json", ".png": "png"}
 # GIMP shows palettes in this many columns at most.
 _GPL_MAX_COLUMNS = 16
 _HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6})")
@@ -229,11 +230,11 @@ def _png_bytes(pixels: NDArray[np.uint8]) -> bytes:
 def _format_of(path: Path, format: str | None) -> str:
     if format is None:
         try:
-            return _SUFFIX_FORMATS[path.suffix.lower()]
+            return SUFFIX_FORMATS[path.suffix.lower()]
         except KeyError:
             raise ValueError(
                 f"{path}: unknown palette format {path.suffix!r}; use one of "
-                f"{', '.join(_SUFFIX_FORMATS)} or pass format= ({', '.join(FORMATS)})"
+                f"{', '.join(SUFFIX_FORMATS)} or pass format= ({', '.join(FORMATS)})"
             ) from None
     if format not in FORMATS:
         raise ValueError(f"unknown palette format {format!r}; choose one of {', '.join(FORMATS)}")
