@@ -5,16 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from kmeans_quantize import fit_palette
-
-
-def two_tone(seed: int) -> np.ndarray:
-    """Left half dark, right half light, with noise."""
-    rng = np.random.default_rng(seed)
-    image = np.empty((40, 60, 3))
-    image[:, :30] = (30, 40, 90)
-    image[:, 30:] = (230, 180, 120)
-    image += rng.normal(0, 6, image.shape)
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+from test_fixed_colors import two_tone  # the same two-tone test image
 
 
 def test_one_palette_for_a_list_of_images_is_the_palette_of_all_their_pixels() -> None:
