@@ -67,9 +67,10 @@ def _uint8_histogram(colors: NDArray[np.uint8]) -> ColorHistogram:
         # Count into a table of every possible colour: linear time.
         table = np.bincount(keys, minlength=n_keys)
         present = np.flatnonzero(table)
-        index = np.zeros(n_keys, dtype=np.intp)
+        # Only the entries of present colours are ever read: no need to clear the rest.
+        index = np.empty(n_keys, dtype=np.intp)
         index[present] = np.arange(present.size)
-        return ColorHistogram(_unpack_uint8(present, colors.shape[1]), table[present], index[keys])
+        return ColorHistogram(_unpack_uint8(present, colors.shape[1]), table[present], np.take(index, keys))
     # Sort, then find each pixel's key among the distinct ones (cheaper than
     # np.unique's argsort for inverse indices).
     ordered = np.sort(keys)

@@ -217,8 +217,8 @@ def _fit(
     if progress is not None:
         progress("histogram", 1.0)
 
-    own_and_fixed = np.unique(np.concatenate([hist.colors, fixed]), axis=0)
-    if len(own_and_fixed) <= n_colors:
+    own_and_fixed = np.unique(np.concatenate([hist.colors, fixed]), axis=0) if len(hist) <= n_colors else None
+    if own_and_fixed is not None and len(own_and_fixed) <= n_colors:
         # Few colours: the palette is the image's own colours (and the fixed
         # ones), and the image is reproduced exactly.
         space_points = encode(own_and_fixed, data.dtype, color_space)
@@ -276,11 +276,11 @@ def _finish(
 
 def _nearest_labels(data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp]) -> NDArray[np.intp]:
     """Per-pixel labels (-1 where not selected) from the labels of the histogram colours."""
-    labels = np.full(data.colors.shape[0], -1, dtype=np.intp)
     if data.all_selected:
-        labels[:] = hist_labels[hist.inverse]
-    else:
-        labels[data.selected] = hist_labels[hist.inverse]
+        labels: NDArray[np.intp] = np.take(hist_labels, hist.inverse)
+        return labels
+    labels = np.full(data.colors.shape[0], -1, dtype=np.intp)
+    labels[data.selected] = np.take(hist_labels, hist.inverse)
     return labels
 
 
@@ -307,9 +307,10 @@ def _paint(
     flat = image.reshape(data.colors.shape[0], -1)
     n_color = data.n_color_channels
     if data.all_selected:
-        flat[:, :n_color] = colors[labels]
+        # np.take gathers whole rows several times faster than fancy indexing.
+        flat[:, :n_color] = np.take(colors, labels, axis=0)
     else:
-        flat[data.selected, :n_color] = colors[labels[data.selected]]
+        flat[data.selected, :n_color] = np.take(colors, labels[data.selected], axis=0)
     return image, labels.reshape(data.spatial_shape)
 
 
