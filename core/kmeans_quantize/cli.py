@@ -145,6 +145,11 @@ def _check_target(job: Job) -> None:
         raise UserError(f"{target}: --indexed writes .png or .gif files")
 
 
+def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The k-means keywords the command line passes to quantize and fit_palette alike."""
+    return {"color_space": args.color_space, "init": args.init, "max_iter": args.max_iter, "seed": args.seed}
+
+
 def _process(job: Job) -> Outcome:
     """Read, quantize and write one image (runs in a worker process)."""
     started = time.perf_counter()
@@ -158,14 +163,7 @@ def _process(job: Job) -> Outcome:
         else:
             fixed = None if job.fixed is None else _in_dtype(job.fixed, pixels)
             result = quantize(
-                pixels,
-                args.colors,
-                color_space=args.color_space,
-                init=args.init,
-                max_iter=args.max_iter,
-                seed=args.seed,
-                fixed_colors=fixed,
-                dither=args.dither,
+                pixels, args.colors, fixed_colors=fixed, dither=args.dither, **_fit_options(args)
             )
             image, palette, n_iter, labels = result.image, result.palette, result.n_iter, result.labels
         if args.indexed:
@@ -212,15 +210,8 @@ def _shared_palette(args: argparse.Namespace, fixed: NDArray[np.uint8] | None) -
         except ImageFileError as error:
             raise UserError(f"{error} (--shared-palette needs every input)") from None
     try:
-        return fit_palette(
-            images,
-            args.colors,
-            color_space=args.color_space,
-            init=args.init,
-            max_iter=args.max_iter,
-            seed=args.seed,
-            fixed_colors=None if fixed is None else _in_dtype(fixed, images[0]),
-        )
+        fixed_in_dtype = None if fixed is None else _in_dtype(fixed, images[0])
+        return fit_palette(images, args.colors, fixed_colors=fixed_in_dtype, **_fit_options(args))
     except ValueError as error:
         raise UserError(f"--shared-palette: {error}") from None
 

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .pixels import to_unit
+
 __all__ = ["ColorHistogram", "color_histogram", "binned_means", "group_means", "FIT_BITS"]
 
 #: Bits per channel of the histogram that uint16 and float images are fitted on.
@@ -101,12 +103,10 @@ def binned_means(
     its pixel count, and the cell of every histogram colour. Used to fit
     uint16 and float images, whose distinct colours can number in millions.
     """
+    unit = to_unit(hist.colors, hist.colors.dtype)
     if hist.colors.dtype.kind == "u":
-        max_value = float(np.iinfo(hist.colors.dtype).max)
-        unit = hist.colors / max_value
         cells = (hist.colors >> (8 * hist.colors.dtype.itemsize - bits)).astype(np.int64)
     else:
-        unit = hist.colors.astype(np.float64)
         cells = np.minimum((unit * (1 << bits)).astype(np.int64), (1 << bits) - 1)
     key = np.zeros(len(hist), dtype=np.int64)
     for channel in range(cells.shape[1]):

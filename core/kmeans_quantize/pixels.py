@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PixelData", "prepare_pixels", "to_unit", "from_unit", "SUPPORTED_DTYPES"]
+__all__ = ["PixelData", "prepare_pixels", "to_unit", "from_unit", "max_value", "SUPPORTED_DTYPES"]
 
 SUPPORTED_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
 
@@ -128,20 +128,21 @@ def prepare_pixels(pixels: object, mask: object | None = None) -> PixelData:
     return PixelData(image=image, colors=colors, alpha=alpha, selected=selected)
 
 
-def _max_value(dtype: np.dtype) -> float:
+def max_value(dtype: np.dtype) -> float:
+    """Largest stored value of ``dtype``: 255, 65535, or 1.0 for floats."""
     return float(np.iinfo(dtype).max) if dtype.kind == "u" else 1.0
 
 
 def to_unit(values: NDArray[Any], dtype: np.dtype) -> NDArray[np.float64]:
     """Scale values stored as ``dtype`` to floats in ``[0, 1]``."""
-    return np.asarray(values, dtype=np.float64) / _max_value(dtype)
+    return np.asarray(values, dtype=np.float64) / max_value(dtype)
 
 
 def from_unit(unit: NDArray[Any], dtype: np.dtype) -> NDArray[Any]:
     """Scale floats in ``[0, 1]`` (clipped) to ``dtype``, rounding integer types."""
     clipped = np.clip(unit, 0.0, 1.0)
     if dtype.kind == "u":
-        scaled: NDArray[Any] = np.rint(clipped * _max_value(dtype)).astype(dtype)
+        scaled: NDArray[Any] = np.rint(clipped * max_value(dtype)).astype(dtype)
         return scaled
     converted: NDArray[Any] = clipped.astype(dtype)
     return converted

@@ -22,7 +22,7 @@ from .initialization import initial_centers
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
 from .nearest import nearest
 from .palette import Palette
-from .pixels import PixelData, from_unit, prepare_pixels, to_unit
+from .pixels import PixelData, from_unit, max_value, prepare_pixels, to_unit
 from .space import check_color_space, decode, encode
 
 __all__ = [
@@ -110,9 +110,9 @@ def _check_colors(name: str, colors: object, n_rows: int | None, data: PixelData
         raise ValueError(f"{name} must have shape ({rows}, {n_channels}) for this image, got {array.shape}")
     if array.dtype.kind not in "uif" or not np.isfinite(array).all():
         raise ValueError(f"{name} must hold finite numbers")
-    high = 1.0 if data.dtype.kind == "f" else np.iinfo(data.dtype).max
+    high = max_value(data.dtype)
     if array.size and (array.min() < 0 or array.max() > high):
-        raise ValueError(f"{name} must lie in [0, {high}], the value range of the image's dtype")
+        raise ValueError(f"{name} must lie in [0, {high:g}], the value range of the image's dtype")
     return array
 
 
