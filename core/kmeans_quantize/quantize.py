@@ -320,15 +320,24 @@ def _check_dither(dither: object) -> str:
     return str(dither)
 
 
-def _side_by_side(images: Sequence[object]) -> NDArray[Any]:
-    """Every pixel of several images of one kind, in one column (an (N, 1, C) image)."""
+def _side_by_side(images: Sequence[object], masks: object | None) -> PixelData:
+    """Every pixel of several images of one kind in one column (an (N, 1, C) image), with their masks.
+
+    ``masks`` is None or a list with one mask (or None: every pixel) per image.
+    """
     if not images:
         raise ValueError("the list of images is empty")
-    checked = [prepare_pixels(image).image for image in images]
-    kinds = {(image.dtype, image.shape[2:]) for image in checked}
+    if masks is None:
+        masks = [None] * len(images)
+    elif not isinstance(masks, (list, tuple)) or len(masks) != len(images):
+        raise ValueError("with a list of images, mask must be a list with one mask (or None) per image")
+    checked = [prepare_pixels(image, mask) for image, mask in zip(images, masks, strict=True)]
+    kinds = {(data.image.dtype, data.image.shape[2:]) for data in checked}
     if len(kinds) > 1:
         raise ValueError("the images must be of one kind: same dtype and number of channels")
-    return np.concatenate([image.reshape(-1, 1, *image.shape[2:]) for image in checked])
+    column = np.concatenate([data.image.reshape(-1, 1, *data.image.shape[2:]) for data in checked])
+    selected = np.concatenate([data.selected for data in checked])
+    return prepare_pixels(column, selected.reshape(-1, 1))
 
 
 def fit_palette(
@@ -341,7 +350,7 @@ def fit_palette(
     max_iter: int = 300,
     tol: float = DEFAULT_TOL,
     seed: int | np.random.Generator | None = None,
-    mask: ArrayLike | None = None,
+    mask: ArrayLike | Sequence[ArrayLike | None] | None = None,
     fixed_colors: ArrayLike | None = None,
     progress: ProgressCallback | None = None,
 ) -> Palette:
@@ -351,12 +360,11 @@ def fit_palette(
     without building the output image. ``pixels`` may also be a list of
     images of one kind (same dtype and channels, any sizes): one palette is
     then fitted to all of them together, as if their histograms were summed
-    (sprite sheets, animation frames); ``mask`` must then be None.
+    (sprite sheets, animation frames); ``mask`` is then None or a list with
+    one mask (or None) per image.
     """
     if isinstance(pixels, (list, tuple)):
-        if mask is not None:
-            raise ValueError("mask cannot be used with a list of images")
-        data = prepare_pixels(_side_by_side(pixels))
+        data = _side_by_side(pixels, mask)
     else:
         data = prepare_pixels(pixels, mask)
     return _fit(
