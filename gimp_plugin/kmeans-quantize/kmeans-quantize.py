@@ -249,7 +249,7 @@ def quantize_image(image, drawables, config):
     shared = config.get_property("shared-palette")
     babl_format, dtype = pixel_format(image)
 
-    Gimp.progress_init(f"K-Means Quantize: {options['n_colors']} colours")
+    Gimp.progress_init(f"K-Means Quantize: {options['n_colors']} colors")
     progress = Progress(len(layers))
     sources = []
     for index, layer in enumerate(layers):
@@ -337,20 +337,20 @@ class KMeansQuantize(Gimp.PlugIn):
         procedure.set_menu_label("K-Means _Quantize...")
         procedure.add_menu_path("<Image>/Filters/Colors")
         procedure.set_documentation(
-            "Reduce layers to K colours chosen by k-means clustering",
-            "Adds above each selected layer a copy reduced to at most K colours, chosen by k-means "
-            "clustering of the layer's colours (only the selected, non-transparent pixels). "
+            "Reduce layers to K colors chosen by k-means clustering",
+            "Adds above each selected layer a copy reduced to at most K colors, chosen by k-means "
+            "clustering of the layer's colors (only the selected, non-transparent pixels). "
             "The source layer is not changed.",
             name,
         )
         procedure.set_attribution("kmeans-quantize developers", "kmeans-quantize developers", "2026")
         flags = GObject.ParamFlags.READWRITE
-        procedure.add_int_argument("n-colors", "_Colors", "Number of colours K", 2, 256, 8, flags)
+        procedure.add_int_argument("n-colors", "_Number of colors", "Number of colors K", 2, 256, 8, flags)
         add_choice(
             procedure,
             "color-space",
-            "Colour _space",
-            "Space the clustering measures colour differences in",
+            "Color s_pace",
+            "Space the clustering measures color differences in",
             [
                 ("rgb", "RGB", "Smallest error in sRGB values"),
                 ("lab", "CIELAB", "Perceived differences (CIE L*a*b*): best on photos"),
@@ -361,11 +361,11 @@ class KMeansQuantize(Gimp.PlugIn):
         add_choice(
             procedure,
             "init",
-            "_Initial colours",
+            "_Initial colors",
             "How the k-means centres start",
             [
                 ("k-means++", "k-means++", "Spread out, weighted by pixel count"),
-                ("random", "Random", "K distinct colours of the layer drawn at random"),
+                ("random", "Random", "K distinct colors of the layer drawn at random"),
             ],
             "k-means++",
         )
@@ -381,7 +381,7 @@ class KMeansQuantize(Gimp.PlugIn):
             "_Dithering",
             "How pixels are mapped to the palette",
             [
-                ("none", "None", "Each pixel takes its nearest palette colour"),
+                ("none", "None", "Each pixel takes its nearest palette color"),
                 ("floyd-steinberg", "Floyd-Steinberg", "Error diffusion: smooth gradients"),
                 ("ordered", "Ordered (Bayer 8x8)", "Regular pattern; stable between similar frames"),
             ],
@@ -389,14 +389,14 @@ class KMeansQuantize(Gimp.PlugIn):
         )
         procedure.add_boolean_argument(
             "create-palette",
-            "Create _palette",
-            "Also add the colours as a GIMP palette, most frequent first",
+            "Crea_te palette",
+            "Also add the colors as a GIMP palette, most frequent first",
             False,
             flags,
         )
         procedure.add_boolean_argument(
             "shared-palette",
-            "S_hare one palette",
+            "Share palette across la_yers",
             "With several layers selected, fit one palette over all of them",
             False,
             flags,
