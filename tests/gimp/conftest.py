@@ -1,0 +1,149 @@
+"""Fixtures for the GIMP 3 suite: one GIMP start runs every scenario, the tests check the output.
+
+Without a way to run GIMP 3 here the suite skips with the reason, or fails when
+KMQ_REQUIRE_GIMP=1 (CI sets it), so that a missing GIMP never passes silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from gimp_harness import Gimp3, find_gimp3
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class GimpRun:
+    """What a batch run left behind: results.json and the arrays of each scenario."""
+
+    results: dict[str, Any]
+    arrays: dict[str, dict[str, np.ndarray]]
+    seconds: float
+
+    def facts(self, scenario: str) -> dict[str, Any]:
+        facts = self.results.get(scenario)
+        assert facts is not None, f"scenario {scenario} did not run; results: {sorted(self.results)}"
+        assert "traceback" not in facts, f"scenario {scenario} raised inside GIMP:\n{facts['traceback']}"
+        return facts
+
+
+@pytest.fixture(scope="session")
+def gimp3() -> Gimp3:
+    found = find_gimp3()
+    if isinstance(found, str):
+        if os.environ.get("KMQ_REQUIRE_GIMP") == "1":
+            pytest.fail(f"KMQ_REQUIRE_GIMP=1 but GIMP 3 cannot run here: {found}")
+        pytest.skip(found)
+    return found
+
+
+def run_script(
+    gimp3: Gimp3,
+    script: str,
+    inputs: dict[str, np.ndarray] | None = None,
+    files: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    gui: bool = False,
+) -> GimpRun:
+    """Run tests/gimp/``script`` in GIMP; collect the results.json and .npz files it writes.
+
+    ``inputs`` become out/inputs.npz, ``files`` (relative path: text) are written into the
+    workspace, and ``env`` values may name workspace paths as "{workspace}/...".
+    """
+    with gimp3.workspace() as space:
+        out = space.host / "out"
+        out.mkdir()
+        np.savez(out / "inputs.npz", **(inputs or {}))
+        for relative, text in (files or {}).items():
+            (space.host / relative).parent.mkdir(parents=True, exist_ok=True)
+            (space.host / relative).write_text(text)
+        shutil.copy(HERE / script, space.host / script)
+        environment = {key: value.format(workspace=space.inside) for key, value in (env or {}).items()}
+        start = time.perf_counter()
+        done = gimp3.batch(space, space.path(script), {"KMQ_GIMP_OUT": space.path("out"), **environment}, gui)
+        seconds = time.perf_counter() - start
+        log = f"exit {done.returncode}\n--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
+        assert done.returncode == 0, f"GIMP ({gimp3.describe()}) failed:\n{log}"
+        results_file = out / "results.json"
+        assert results_file.exists(), f"the script wrote no results.json:\n{log}"
+        results = json.loads(results_file.read_text())
+        arrays = {}
+        for path in out.glob("*.npz"):
+            if path.stem != "inputs":
+                with np.load(path) as data:
+                    arrays[path.stem] = dict(data)
+    return GimpRun(results, arrays, seconds)
+
+
+def photo_like(height: int, width: int, seed: int) -> np.ndarray:
+    """An 8-bit RGB image with smooth gradients, hard edges and noise, as photos have."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    y /= height
+    x /= width
+    phase = rng.uniform(0, 3)
+    red = 0.5 + 0.45 * np.sin(3.0 * x + 2.0 * y + phase)
+    green = 0.15 + 0.8 * y * (1 - 0.5 * x)
+    blue = 0.9 - 0.7 * x * y
+    image = np.stack([red, green, blue], axis=-1)
+    centre = rng.uniform(0.3, 0.7, size=2)
+    disc = (x - centre[0]) ** 2 + (y - centre[1]) ** 2 < 0.05
+    image[disc] = rng.uniform(0, 1, size=3)
+    image += rng.normal(0, 0.03, size=image.shape)
+    return np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def inputs() -> dict[str, np.ndarray]:
+    photo = photo_like(80, 96, seed=1)
+    rng = np.random.default_rng(2)
+    alpha = np.full(photo.shape[:2], 255, np.uint8)
+    alpha[:, :30] = 0  # fully transparent: must not be fitted, stored colours kept
+    alpha[:, 30:40] = 128
+    hidden = photo.copy()
+    hidden[:, :30] = (255, 0, 255)  # a colour only transparent pixels hold
+    photo16 = photo.astype(np.uint16) * 257 + rng.integers(0, 200, photo.shape, dtype=np.uint16)
+    return {
+        "photo": photo,
+        "photo2": photo_like(80, 96, seed=5),
+        "rgba": np.dstack([hidden, alpha]),
+        "gray": photo_like(64, 70, seed=3)[..., 1],
+        "photo16": photo16,
+        "photofloat": (photo16 / 65535.0).astype(np.float32),
+    }
+
+
+@pytest.fixture(scope="session")
+def gimp_run(gimp3: Gimp3, inputs: dict[str, np.ndarray]) -> GimpRun:
+    """Every scenario of in_gimp.py, in one GIMP start."""
+    return run_script(gimp3, "in_gimp.py", inputs)
+
+
+@pytest.fixture(scope="session")
+def gui_run(gimp3: Gimp3) -> GimpRun:
+    """Undo, the dialog and last values, in GIMP with its windows on Xvfb."""
+    return run_script(gimp3, "in_gimp_gui.py", gui=True)
+
+
+#: Stands in for a Python without numpy: importing it fails as a missing package does.
+NO_NUMPY = 'raise ModuleNotFoundError("No module named \'numpy\'", name="numpy")\n'
+
+
+@pytest.fixture(scope="session")
+def no_numpy_run(gimp3: Gimp3) -> GimpRun:
+    """The plug-in called in a GIMP whose Python cannot import numpy."""
+    return run_script(
+        gimp3,
+        "in_gimp_no_numpy.py",
+        files={"no-numpy/numpy/__init__.py": NO_NUMPY},
+        env={"PYTHONPATH": "{workspace}/no-numpy"},
+    )

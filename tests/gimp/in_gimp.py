@@ -1,0 +1,366 @@
+"""Scenarios run inside GIMP 3 by test_plugin_in_gimp.py (through python-fu-eval, one GIMP start).
+
+GIMP's python-fu-eval provides the globals Gimp, Gegl, Babl, GObject, GLib, Gio and sys. The
+input images come from ``inputs.npz`` in $KMQ_GIMP_OUT; each scenario builds a GIMP image from
+them, calls ``plug-in-kmeans-quantize`` as a script would, and records what GIMP then holds:
+the facts in ``results.json`` (one entry per scenario; a scenario that raised records its
+traceback instead) and the pixels in ``<scenario>.npz``. The assertions are made outside GIMP.
+"""
+
+# ruff: noqa: F821  (Gimp, Gegl, Babl are globals given by python-fu-eval)
+
+import json
+import os
+import traceback
+
+import numpy as np
+
+OUT = os.environ["KMQ_GIMP_OUT"]
+PROCEDURE = "plug-in-kmeans-quantize"
+INPUTS = dict(np.load(os.path.join(OUT, "inputs.npz")))
+
+PRECISIONS = {
+    "u8": (Gimp.Precision.U8_NON_LINEAR, "u8", np.uint8),
+    "u16": (Gimp.Precision.U16_NON_LINEAR, "u16", np.uint16),
+    "float": (Gimp.Precision.FLOAT_NON_LINEAR, "float", np.float32),
+}
+
+
+def babl_format(pixels_or_channels, component):
+    channels = pixels_or_channels if isinstance(pixels_or_channels, int) else pixels_or_channels.shape[2]
+    model = {1: "Y'", 2: "Y'A", 3: "R'G'B'", 4: "R'G'B'A"}[channels]
+    return f"{model} {component}"
+
+
+def new_image(width, height, gray=False, precision="u8"):
+    base = Gimp.ImageBaseType.GRAY if gray else Gimp.ImageBaseType.RGB
+    return Gimp.Image.new_with_precision(width, height, base, PRECISIONS[precision][0])
+
+
+def add_layer(image, name, pixels, parent=None, position=0, offsets=(0, 0), precision="u8"):
+    """A layer holding ``pixels`` (H, W, C): C = 1/2 gray(+alpha), 3/4 RGB(+alpha)."""
+    height, width, channels = pixels.shape
+    kinds = {
+        1: Gimp.ImageType.GRAY_IMAGE,
+        2: Gimp.ImageType.GRAYA_IMAGE,
+        3: Gimp.ImageType.RGB_IMAGE,
+        4: Gimp.ImageType.RGBA_IMAGE,
+    }
+    layer = Gimp.Layer.new(image, name, width, height, kinds[channels], 100.0, Gimp.LayerMode.NORMAL)
+    image.insert_layer(layer, parent, position)
+    layer.set_offsets(*offsets)
+    buffer = layer.get_buffer()
+    component = PRECISIONS[precision][1]
+    buffer.set(Gegl.Rectangle.new(0, 0, width, height), babl_format(pixels, component), pixels.tobytes())
+    buffer.flush()
+    return layer
+
+
+def read(drawable, channels, precision="u8"):
+    """A drawable's pixels with ``channels`` channels, in the given precision."""
+    width, height = drawable.get_width(), drawable.get_height()
+    _, component, dtype = PRECISIONS[precision]
+    data = drawable.get_buffer().get(
+        Gegl.Rectangle.new(0, 0, width, height), 1.0, babl_format(channels, component), Gegl.AbyssPolicy.NONE
+    )
+    return np.frombuffer(data, dtype).reshape(height, width, channels).copy()
+
+
+def coverage(image, layer):
+    """The selection's per-pixel coverage (0..1) of ``layer``, as GIMP holds it."""
+    _, x, y = layer.get_offsets()
+    width, height = layer.get_width(), layer.get_height()
+    data = (
+        image.get_selection()
+        .get_buffer()
+        .get(Gegl.Rectangle.new(x, y, width, height), 1.0, "Y float", Gegl.AbyssPolicy.NONE)
+    )
+    return np.frombuffer(data, np.float32).reshape(height, width).copy()
+
+
+def call(image, drawables, run_mode=None, **arguments):
+    """Run the procedure as a script would; (status nick, message)."""
+    procedure = Gimp.get_pdb().lookup_procedure(PROCEDURE)
+    config = procedure.create_config()
+    if run_mode is not None:
+        config.set_property("run-mode", run_mode)
+    config.set_property("image", image)
+    config.set_core_object_array("drawables", drawables)
+    for name, value in arguments.items():
+        config.set_property(name.replace("_", "-"), value)
+    result = procedure.run(config)
+    return result.index(0).value_nick, result.index(1)
+
+
+def layer_facts(image, layer):
+    parent = layer.get_parent()
+    return {
+        "name": layer.get_name(),
+        "offsets": list(layer.get_offsets()[1:]),
+        "size": [layer.get_width(), layer.get_height()],
+        "parent": parent.get_name() if parent is not None else None,
+        "position": image.get_item_position(layer),
+        "bpp": layer.get_bpp(),
+        "has_alpha": layer.has_alpha(),
+    }
+
+
+def tree(image):
+    """Layer names, top to bottom, groups as [name, children]."""
+
+    def names(layers):
+        return [
+            [layer.get_name(), names(layer.get_children())] if layer.is_group() else layer.get_name()
+            for layer in layers
+        ]
+
+    return names(image.get_layers())
+
+
+def quantize_one(name, pixels, settings, gray=False, precision="u8", read_channels=None):
+    """One layer, one call: the source before and after, the new layer, and the facts."""
+    height, width = pixels.shape[:2]
+    image = new_image(width, height, gray=gray, precision=precision)
+    source = add_layer(image, "photo", pixels, precision=precision)
+    before = read(source, pixels.shape[2], precision)
+    status, message = call(image, [source], **settings)
+    new = image.get_layers()[0]
+    channels = read_channels or (2 if gray else 4)
+    arrays = {
+        "source": before,
+        "source_after": read(source, pixels.shape[2], precision),
+        "new": read(new, channels, precision),
+    }
+    facts = {
+        "status": status,
+        "message": message,
+        "layers": tree(image),
+        "new": layer_facts(image, new),
+        "precision": image.get_precision().value_nick,
+    }
+    image.delete()
+    return facts, arrays
+
+
+def scenario_rgb8():
+    return quantize_one(
+        "rgb8",
+        INPUTS["photo"],
+        {"n_colors": 12, "color_space": "rgb", "dither": "none", "seed": 3, "max_iterations": 50},
+    )
+
+
+def scenario_defaults():
+    return quantize_one("defaults", INPUTS["photo"], {})
+
+
+def scenario_rgba():
+    return quantize_one("rgba", INPUTS["rgba"], {"n_colors": 6, "color_space": "rgb", "dither": "none"})
+
+
+def scenario_gray():
+    return quantize_one(
+        "gray",
+        INPUTS["gray"][..., None],
+        {"n_colors": 4, "color_space": "lab", "dither": "ordered"},
+        gray=True,
+    )
+
+
+def scenario_u16():
+    return quantize_one(
+        "u16", INPUTS["photo16"], {"n_colors": 8, "color_space": "rgb", "dither": "none"}, precision="u16"
+    )
+
+
+def scenario_float():
+    return quantize_one(
+        "float",
+        INPUTS["photofloat"],
+        {"n_colors": 8, "color_space": "oklab", "dither": "none", "init": "random", "seed": 7},
+        precision="float",
+    )
+
+
+def scenario_group_offset():
+    photo = INPUTS["photo"]
+    image = new_image(120, 100)
+    add_layer(image, "background", np.full((100, 120, 3), 200, np.uint8))
+    group = Gimp.GroupLayer.new(image, "group")
+    image.insert_layer(group, None, 0)
+    add_layer(image, "below", np.full((20, 20, 3), 50, np.uint8), parent=group, position=0)
+    inner = add_layer(image, "inner", photo[:40, :50], parent=group, position=0, offsets=(30, 25))
+    status, message = call(image, [inner], n_colors=5, dither="none")
+    new = group.get_children()[0]
+    facts = {
+        "status": status,
+        "message": message,
+        "layers": tree(image),
+        "new": layer_facts(image, new),
+        "source": layer_facts(image, inner),
+    }
+    arrays = {"source": read(inner, 3), "new": read(new, 4)}
+    image.delete()
+    return facts, arrays
+
+
+def selection_scenario(select):
+    photo = INPUTS["photo"]
+    height, width = photo.shape[:2]
+    image = new_image(width, height)
+    source = add_layer(image, "photo", photo)
+    select(image)
+    status, message = call(image, [source], n_colors=6, color_space="rgb", dither="none")
+    new = image.get_layers()[0]
+    arrays = {"source": read(source, 3), "new": read(new, 4), "coverage": coverage(image, source)}
+    facts = {"status": status, "message": message, "layers": tree(image)}
+    image.delete()
+    return facts, arrays
+
+
+def scenario_rectangle():
+    return selection_scenario(lambda image: image.select_rectangle(Gimp.ChannelOps.REPLACE, 10, 8, 40, 30))
+
+
+def scenario_feathered_ellipse():
+    def select(image):
+        image.select_ellipse(Gimp.ChannelOps.REPLACE, 15, 10, 60, 50)
+        Gimp.Selection.feather(image, 16.0)
+
+    return selection_scenario(select)
+
+
+def two_layer_scenario(shared):
+    photo, other = INPUTS["photo"], INPUTS["photo2"]
+    image = new_image(photo.shape[1], photo.shape[0])
+    first = add_layer(image, "first", photo)
+    second = add_layer(image, "second", other, position=0)
+    status, message = call(
+        image, [first, second], n_colors=8, shared_palette=shared, dither="none", color_space="rgb"
+    )
+    layers = {layer.get_name(): layer for layer in image.get_layers()}
+    arrays = {
+        "first": read(first, 3),
+        "second": read(second, 3),
+        "first_new": read(layers["first (K-Means 8)"], 4),
+        "second_new": read(layers["second (K-Means 8)"], 4),
+    }
+    facts = {"status": status, "message": message, "layers": tree(image)}
+    image.delete()
+    return facts, arrays
+
+
+def scenario_shared_palette():
+    return two_layer_scenario(True)
+
+
+def scenario_separate_palettes():
+    return two_layer_scenario(False)
+
+
+def scenario_create_palette():
+    photo = INPUTS["photo"]
+    image = new_image(photo.shape[1], photo.shape[0])
+    image_name = image.get_name()
+    source = add_layer(image, "photo", photo)
+    before = {palette.get_name() for palette in Gimp.palettes_get_list("")}
+    status, message = call(image, [source], n_colors=7, create_palette=True, dither="none")
+    created = [palette for palette in Gimp.palettes_get_list("") if palette.get_name() not in before]
+    colors = (
+        [list(color.get_bytes(Babl.format("R'G'B' u8")).get_data()) for color in created[0].get_colors()]
+        if created
+        else []
+    )
+    facts = {
+        "status": status,
+        "message": message,
+        "image_name": image_name,
+        "palettes": [palette.get_name() for palette in created],
+        "color_count": created[0].get_color_count() if created else 0,
+    }
+    arrays = {
+        "source": read(source, 3),
+        "new": read(image.get_layers()[0], 4),
+        "palette": np.array(colors, np.uint8).reshape(-1, 3),
+    }
+    image.delete()
+    return facts, arrays
+
+
+def error_call(image, drawables, **arguments):
+    """Call, recording status and message and whether the layer tree changed."""
+    before = tree(image)
+    status, message = call(image, drawables, **arguments)
+    facts = {"status": status, "message": message, "unchanged": tree(image) == before}
+    image.delete()
+    return facts
+
+
+def scenario_errors():
+    photo = INPUTS["photo"]
+    height, width = photo.shape[:2]
+    facts = {}
+
+    image = new_image(width, height)
+    add_layer(image, "photo", photo)
+    facts["no_layer"] = error_call(image, [])
+
+    image = new_image(width, height)
+    layer = add_layer(image, "clear", np.zeros((height, width, 4), np.uint8))
+    facts["transparent"] = error_call(image, [layer])
+
+    image = new_image(width, height)
+    layer = add_layer(image, "photo", photo)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 5, 5, 20, 20)
+    layer.set_offsets(width, height)  # the layer moved away from the selection
+    facts["selection_outside"] = error_call(image, [layer])
+
+    image = new_image(width, height)
+    add_layer(image, "photo", photo)
+    channel = Gimp.Channel.new(image, "channel", width, height, 50.0, Gegl.Color.new("red"))
+    image.insert_channel(channel, None, 0)
+    facts["channel"] = error_call(image, [channel])
+
+    image = new_image(width, height)
+    layer = add_layer(image, "photo", photo)
+    mask = layer.create_mask(Gimp.AddMaskType.WHITE)
+    layer.add_mask(mask)
+    facts["layer_mask"] = error_call(image, [mask])
+
+    image = new_image(width, height)
+    group = Gimp.GroupLayer.new(image, "group")
+    image.insert_layer(group, None, 0)
+    add_layer(image, "photo", photo, parent=group)
+    facts["group"] = error_call(image, [group])
+
+    image = new_image(width, height)
+    layer = add_layer(image, "photo", photo)
+    image.convert_indexed(Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 16, False, False, "")
+    facts["indexed"] = error_call(image, [image.get_layers()[0]])
+    return facts, {}
+
+
+def scenario_last_values():
+    """A non-interactive run stores nothing for WITH_LAST_VALS; that run must still work."""
+    photo = INPUTS["photo"]
+    image = new_image(photo.shape[1], photo.shape[0])
+    source = add_layer(image, "photo", photo)
+    status, message = call(image, [source], run_mode=Gimp.RunMode.WITH_LAST_VALS)
+    facts = {"status": status, "message": message, "layers": tree(image)}
+    image.delete()
+    return facts, {}
+
+
+results = {}
+for name, scenario in sorted(globals().items()):
+    if not name.startswith("scenario_"):
+        continue
+    key = name[len("scenario_") :]
+    try:
+        facts, arrays = scenario()
+        np.savez(os.path.join(OUT, f"{key}.npz"), **arrays)
+        results[key] = facts
+    except Exception:  # record it; the other scenarios still run
+        results[key] = {"traceback": traceback.format_exc()}
+with open(os.path.join(OUT, "results.json"), "w") as out:
+    json.dump(results, out, indent=1)

@@ -1,0 +1,215 @@
+"""The GIMP 3 plug-in, run inside a real GIMP 3 (see conftest.py and in_gimp.py).
+
+Each scenario's pixels, as GIMP holds them after the plug-in ran, are compared here with
+kmeans_quantize run outside GIMP on the same source pixels with the same settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import GimpRun
+from kmeans_quantize import apply_palette, fit_palette, quantize
+
+SUCCESS = "success"
+
+
+def distinct(colors: np.ndarray) -> int:
+    return len(np.unique(colors.reshape(-1, colors.shape[-1]), axis=0))
+
+
+def check_single(run: GimpRun, scenario: str, name: str) -> np.ndarray:
+    """Status, layer order, untouched source; returns the quantized pixels GIMP holds."""
+    facts = run.facts(scenario)
+    arrays = run.arrays[scenario]
+    assert facts["status"] == SUCCESS, facts["message"]
+    assert facts["layers"] == [name, "photo"]
+    assert facts["new"]["name"] == name
+    np.testing.assert_array_equal(arrays["source_after"], arrays["source"])
+    return arrays["new"]
+
+
+def test_rgb8_layer_equals_quantize_outside_gimp(gimp_run: GimpRun) -> None:
+    new = check_single(gimp_run, "rgb8", "photo (K-Means 12)")
+    source = gimp_run.arrays["rgb8"]["source"]
+    expected = quantize(source, 12, color_space="rgb", dither="none", seed=3, max_iter=50, init="k-means++")
+    np.testing.assert_array_equal(new[..., :3], expected.image)
+    assert (new[..., 3] == 255).all()
+    assert distinct(new[..., :3]) <= 12
+    assert distinct(source) > 1000  # a real reduction happened
+
+
+def test_defaults_are_lab_floyd_steinberg_8_colours_seed_0(gimp_run: GimpRun) -> None:
+    new = check_single(gimp_run, "defaults", "photo (K-Means 8)")
+    source = gimp_run.arrays["defaults"]["source"]
+    expected = quantize(source, 8, color_space="lab", dither="floyd-steinberg", seed=0, max_iter=300)
+    np.testing.assert_array_equal(new[..., :3], expected.image)
+
+
+def test_rgba_transparent_pixels_are_not_fitted_and_alpha_is_kept(gimp_run: GimpRun, inputs: Any) -> None:
+    new = check_single(gimp_run, "rgba", "photo (K-Means 6)")
+    source = gimp_run.arrays["rgba"]["source"]
+    np.testing.assert_array_equal(source, inputs["rgba"])  # GIMP stored the hidden colours too
+    expected = quantize(source, 6, color_space="rgb", dither="none", seed=0)
+    np.testing.assert_array_equal(new, expected.image)
+    np.testing.assert_array_equal(new[..., 3], source[..., 3])
+    visible = source[..., 3] > 0
+    assert not (new[visible][:, :3] == (255, 0, 255)).all(axis=1).any()
+
+
+def test_gray_layer_stays_gray(gimp_run: GimpRun) -> None:
+    new = check_single(gimp_run, "gray", "photo (K-Means 4)")
+    source = gimp_run.arrays["gray"]["source"]
+    assert new.shape[2] == 2 and gimp_run.facts("gray")["new"]["bpp"] == 2  # Y'A u8
+    expected = quantize(source[..., 0], 4, color_space="lab", dither="ordered", seed=0)
+    np.testing.assert_array_equal(new[..., 0], expected.image)
+    assert (new[..., 1] == 255).all()
+
+
+@pytest.mark.parametrize(("scenario", "bpp"), [("u16", 8), ("float", 16)])
+def test_high_precision_images_keep_their_precision(gimp_run: GimpRun, scenario: str, bpp: int) -> None:
+    new = check_single(gimp_run, scenario, "photo (K-Means 8)")
+    facts = gimp_run.facts(scenario)
+    assert facts["precision"] == {"u16": "u16-non-linear", "float": "float-non-linear"}[scenario]
+    assert facts["new"]["bpp"] == bpp  # RGBA at 16 bits (u16) or 32 bits (float) per channel
+    source = gimp_run.arrays[scenario]["source"]
+    if scenario == "u16":
+        expected = quantize(source, 8, color_space="rgb", dither="none", seed=0)
+    else:
+        expected = quantize(source, 8, color_space="oklab", dither="none", init="random", seed=7)
+    assert new.dtype == source.dtype
+    np.testing.assert_array_equal(new[..., :3], expected.image)
+    assert distinct(new[..., :3]) <= 8
+
+
+def test_offset_layer_inside_a_group(gimp_run: GimpRun) -> None:
+    facts = gimp_run.facts("group_offset")
+    assert facts["status"] == SUCCESS, facts["message"]
+    assert facts["layers"] == [["group", ["inner (K-Means 5)", "inner", "below"]], "background"]
+    assert facts["new"]["parent"] == "group"
+    assert facts["new"]["offsets"] == facts["source"]["offsets"] == [30, 25]
+    assert facts["new"]["size"] == facts["source"]["size"] == [50, 40]
+    assert facts["new"]["position"] == 0 and facts["source"]["position"] == 1
+    arrays = gimp_run.arrays["group_offset"]
+    expected = quantize(arrays["source"], 5, color_space="lab", dither="none", seed=0)
+    np.testing.assert_array_equal(arrays["new"][..., :3], expected.image)
+
+
+@pytest.mark.parametrize("scenario", ["rectangle", "feathered_ellipse"])
+def test_selection_limits_fit_and_output(gimp_run: GimpRun, scenario: str) -> None:
+    facts = gimp_run.facts(scenario)
+    assert facts["status"] == SUCCESS, facts["message"]
+    arrays = gimp_run.arrays[scenario]
+    source, new, coverage = arrays["source"], arrays["new"], arrays["coverage"]
+    inside = coverage > 0
+    assert 0 < inside.sum() < inside.size
+    expected = quantize(source, 6, color_space="rgb", dither="none", seed=0, mask=inside)
+    np.testing.assert_array_equal(new[inside][:, :3], expected.image[inside])
+    assert (new[~inside] == 0).all()  # transparent outside the selection
+    np.testing.assert_array_equal(new[..., 3], np.rint(255 * coverage.astype(np.float64)))
+    partial = (coverage > 0) & (coverage < 1)
+    if scenario == "rectangle":
+        assert not partial.any()
+    else:
+        assert partial.sum() > 100  # a feathered edge, kept as partial alpha
+        assert (new[partial][:, 3] < 255).all() and (new[partial][:, 3] > 0).any()
+
+
+def test_shared_palette_over_two_layers(gimp_run: GimpRun) -> None:
+    facts = gimp_run.facts("shared_palette")
+    assert facts["status"] == SUCCESS, facts["message"]
+    assert facts["layers"] == ["second (K-Means 8)", "second", "first (K-Means 8)", "first"]
+    arrays = gimp_run.arrays["shared_palette"]
+    palette = fit_palette([arrays["first"], arrays["second"]], 8, color_space="rgb", seed=0)
+    for name in ("first", "second"):
+        expected = apply_palette(arrays[name], palette)
+        np.testing.assert_array_equal(arrays[f"{name}_new"][..., :3], expected)
+    both = np.concatenate(
+        [arrays["first_new"][..., :3].reshape(-1, 3), arrays["second_new"][..., :3].reshape(-1, 3)]
+    )
+    assert distinct(both) <= 8
+
+
+def test_separate_palettes_without_sharing(gimp_run: GimpRun) -> None:
+    facts = gimp_run.facts("separate_palettes")
+    assert facts["status"] == SUCCESS, facts["message"]
+    arrays = gimp_run.arrays["separate_palettes"]
+    for name in ("first", "second"):
+        expected = quantize(arrays[name], 8, color_space="rgb", dither="none", seed=0)
+        np.testing.assert_array_equal(arrays[f"{name}_new"][..., :3], expected.image)
+
+
+def test_create_palette_adds_the_colours_most_frequent_first(gimp_run: GimpRun) -> None:
+    facts = gimp_run.facts("create_palette")
+    assert facts["status"] == SUCCESS, facts["message"]
+    assert facts["palettes"] == [f"{facts['image_name']} (K-Means 7)"]
+    assert facts["color_count"] == 7
+    arrays = gimp_run.arrays["create_palette"]
+    expected = quantize(arrays["source"], 7, color_space="lab", dither="none", seed=0).palette
+    np.testing.assert_array_equal(arrays["palette"], expected.colors)
+    layer_colors, counts = np.unique(arrays["new"][..., :3].reshape(-1, 3), axis=0, return_counts=True)
+    by_frequency = layer_colors[np.argsort(-counts, kind="stable")]
+    np.testing.assert_array_equal(arrays["palette"][: len(by_frequency)], by_frequency)
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "words"),
+    [
+        ("no_layer", "calling-error", "Select at least one layer"),
+        ("transparent", "execution-error", "fully transparent"),
+        ("selection_outside", "execution-error", "selection lies outside"),
+        ("channel", "calling-error", "is a channel"),
+        ("layer_mask", "calling-error", "is a layer mask"),
+        ("group", "calling-error", "is a layer group"),
+        ("indexed", "calling-error", "indexed"),
+    ],
+)
+def test_errors_return_a_status_and_message_and_add_no_layer(
+    gimp_run: GimpRun, case: str, status: str, words: str
+) -> None:
+    facts = gimp_run.facts("errors")[case]
+    assert facts["status"] == status
+    assert words in facts["message"]
+    assert facts["unchanged"]
+
+
+def test_with_last_values_runs_without_stored_values(gimp_run: GimpRun) -> None:
+    facts = gimp_run.facts("last_values")
+    assert facts["status"] == SUCCESS, facts["message"]
+    assert facts["layers"] == ["photo (K-Means 8)", "photo"]
+
+
+def test_one_undo_step_per_run(gui_run: GimpRun) -> None:
+    facts = gui_run.results
+    assert facts["statuses"] == [SUCCESS, SUCCESS]
+    # each new layer goes directly above its source, so the second run's sit below the first's
+    assert facts["before"] == [
+        "second (K-Means 2)",
+        "second (K-Means 3)",
+        "second",
+        "first (K-Means 2)",
+        "first (K-Means 3)",
+        "first",
+    ]
+    assert facts["after"] == ["second (K-Means 2)", "second", "first (K-Means 2)", "first"]
+
+
+def test_dialog_settings_are_used_and_kept_as_last_values(gui_run: GimpRun) -> None:
+    facts = gui_run.results
+    assert facts["interactive"] == SUCCESS and facts["helper_exit"] == 0
+    # K = 5 typed into the dialog; the new layer goes directly above its source
+    after = ["second (K-Means 2)", "second", "first (K-Means 2)", "first (K-Means 5)", "first"]
+    assert facts["after_dialog"] == after
+    assert facts["last_values"] == SUCCESS
+    assert facts["after_last_values"] == ["second (K-Means 2)", "second (K-Means 5)", *after[1:]]
+
+
+def test_missing_numpy_is_explained(no_numpy_run: GimpRun) -> None:
+    facts = no_numpy_run.results
+    assert not facts["numpy_importable"]  # the stand-in worked
+    assert facts["status"] == "execution-error"
+    assert "needs numpy" in facts["message"]
+    assert "sudo apt install python3-numpy" in facts["message"]  # the Linux advice, this platform
+    assert facts["layers"] == ["plain"]
