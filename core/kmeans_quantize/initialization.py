@@ -27,6 +27,10 @@ IndexArray = NDArray[np.intp]
 
 #: Above this many points, seeding works on a coarser grid of the histogram.
 COARSE_POINTS = 1 << 13
+#: Cells per axis of the grids k-means settles on before the exact histogram, coarse to fine.
+#: A grid is used only if it has at most 1/GRID_REDUCTION of the histogram's points.
+GRIDS = (32, 128)
+GRID_REDUCTION = 4
 
 
 def init_random(
@@ -136,28 +140,39 @@ def initial_centers(
     tol: float = 0.0,
     fixed: FloatArray | None = None,
 ) -> tuple[FloatArray, Assignment]:
-    """Starting centres for k-means on ``data``: seeded, then settled on a coarse histogram.
+    """Starting centres for k-means on ``data``: seeded, then settled on coarser histograms.
 
-    Histograms with more than :data:`COARSE_POINTS` points are merged on a
-    32-per-axis grid (:func:`coarsen`). On that small set, each of ``n_init``
+    Histograms with more than :data:`COARSE_POINTS` points are merged on grids
+    of 32 and then 128 cells per axis (:func:`coarsen`), each used only if it
+    is much smaller than ``data``. On the coarsest set, each of ``n_init``
     seedings (``method``: "k-means++" or "random") is followed by k-means; the
-    result with the lowest inertia is returned (the ``fixed`` centres first,
-    unmoved), with an assignment of the full
-    ``data`` to it (a point inherits its cell's label; its margin shrinks by
-    twice its distance from the cell's mean). The exact k-means on the full
-    histogram then starts close to convergence.
+    result with the lowest inertia is settled again by k-means on each finer
+    grid. The centres are returned (the ``fixed`` centres first, unmoved)
+    with an assignment of the full ``data`` to them (a point inherits its
+    cell's label; its margin shrinks by twice its distance from the cell's
+    mean). The exact k-means on the full histogram then starts close to
+    convergence and needs few iterations; it alone decides the result's
+    convergence (``tol``).
     """
+    levels = []
     if len(data) > COARSE_POINTS:
-        coarse, cell, offset = coarsen(data)
-    if len(data) <= COARSE_POINTS or len(coarse) < n_clusters:
-        coarse, cell, offset = data, np.arange(len(data)), np.zeros(len(data))
+        for cells in GRIDS:
+            level = coarsen(data, cells)
+            if len(level[0]) >= n_clusters and len(level[0]) * GRID_REDUCTION <= len(data):
+                levels.append(level)
+    if not levels:
+        levels.append((data, np.arange(len(data)), np.zeros(len(data))))
+    n_fixed = 0 if fixed is None else len(fixed)
     seeder = init_kmeans_plusplus if method == "k-means++" else init_random
     best: KMeansFit | None = None
     for _ in range(n_init):
-        seeds = seeder(coarse, n_clusters, rng, fixed)
-        fit = lloyd(coarse, seeds, max_iter=max_iter, tol=tol, n_fixed=0 if fixed is None else len(fixed))
+        seeds = seeder(levels[0][0], n_clusters, rng, fixed)
+        fit = lloyd(levels[0][0], seeds, max_iter=max_iter, tol=tol, n_fixed=n_fixed)
         if best is None or fit.inertia < best.inertia:
             best = fit
     assert best is not None
+    for finer, _, _ in levels[1:]:
+        best = lloyd(finer, best.centers, max_iter=max_iter, tol=tol, n_fixed=n_fixed)
+    _, cell, offset = levels[-1]
     start = Assignment(best.labels[cell], best.assignment.margins[cell] - 2.0 * offset)
     return best.centers, start
