@@ -312,6 +312,25 @@ def run(procedure, run_mode, image, drawables, config, run_data):
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
+#: Options of the choice arguments: (nick, label, help).
+COLOR_SPACES = [
+    ("rgb", "RGB", "Smallest error in sRGB values"),
+    ("lab", "CIELAB", "Perceived differences (CIE L*a*b*): best on photos"),
+    ("oklab", "Oklab", "Perceived differences (Oklab)"),
+]
+
+INITS = [
+    ("k-means++", "k-means++", "Spread out, weighted by pixel count"),
+    ("random", "Random", "K distinct colors of the layer drawn at random"),
+]
+
+DITHERS = [
+    ("none", "None", "Each pixel takes its nearest palette color"),
+    ("floyd-steinberg", "Floyd-Steinberg", "Error diffusion: smooth gradients"),
+    ("ordered", "Ordered (Bayer 8x8)", "Regular pattern; stable between similar frames"),
+]
+
+
 def add_choice(procedure, name, label, blurb, choices, default):
     choice = Gimp.Choice.new()
     for index, (nick, text, help_text) in enumerate(choices):
@@ -351,24 +370,10 @@ class KMeansQuantize(Gimp.PlugIn):
             "color-space",
             "Color s_pace",
             "Space the clustering measures color differences in",
-            [
-                ("rgb", "RGB", "Smallest error in sRGB values"),
-                ("lab", "CIELAB", "Perceived differences (CIE L*a*b*): best on photos"),
-                ("oklab", "Oklab", "Perceived differences (Oklab)"),
-            ],
+            COLOR_SPACES,
             "lab",
         )
-        add_choice(
-            procedure,
-            "init",
-            "_Initial colors",
-            "How the k-means centres start",
-            [
-                ("k-means++", "k-means++", "Spread out, weighted by pixel count"),
-                ("random", "Random", "K distinct colors of the layer drawn at random"),
-            ],
-            "k-means++",
-        )
+        add_choice(procedure, "init", "_Initial colors", "How the k-means centres start", INITS, "k-means++")
         procedure.add_int_argument(
             "seed", "S_eed", "Random seed: the same settings give the same result", 0, 2**31 - 1, 0, flags
         )
@@ -380,11 +385,7 @@ class KMeansQuantize(Gimp.PlugIn):
             "dither",
             "_Dithering",
             "How pixels are mapped to the palette",
-            [
-                ("none", "None", "Each pixel takes its nearest palette color"),
-                ("floyd-steinberg", "Floyd-Steinberg", "Error diffusion: smooth gradients"),
-                ("ordered", "Ordered (Bayer 8x8)", "Regular pattern; stable between similar frames"),
-            ],
+            DITHERS,
             "floyd-steinberg",
         )
         procedure.add_boolean_argument(
