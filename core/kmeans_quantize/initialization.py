@@ -76,17 +76,23 @@ def coarsen(data: WeightedPoints, cells_per_axis: int = 32) -> tuple[WeightedPoi
     for channel in range(grid.shape[1]):
         key = key * cells_per_axis + grid[:, channel]
     n_cells = cells_per_axis ** grid.shape[1]
-    totals = np.bincount(key, weights=data.weights, minlength=n_cells)
-    occupied = np.flatnonzero(totals)
+    if n_cells <= len(data):
+        # Few cells: count into every cell, then keep the occupied ones (sorted by key).
+        index = np.zeros(n_cells, dtype=np.intp)
+        occupied = np.flatnonzero(np.bincount(key, minlength=n_cells))
+        index[occupied] = np.arange(occupied.size)
+        cell = index[key]
+    else:
+        # Many cells (a fine grid on a small histogram): sorting the keys is cheaper than
+        # arrays over every cell. Either way the cells come in ascending key order.
+        occupied, cell = np.unique(key, return_inverse=True)
+        cell = cell.reshape(-1)
+    totals = np.bincount(cell, weights=data.weights, minlength=occupied.size)
     means = np.empty((occupied.size, grid.shape[1]))
     for channel in range(grid.shape[1]):
-        sums = np.bincount(key, weights=data.weights * data.points[:, channel], minlength=n_cells)
-        means[:, channel] = sums[occupied] / totals[occupied]
-    index = np.zeros(n_cells, dtype=np.intp)
-    index[occupied] = np.arange(occupied.size)
-    cell = index[key]
+        means[:, channel] = np.bincount(cell, weights=data.weights * data.points[:, channel]) / totals
     offset = np.sqrt(point_distances(data.points, means, cell))
-    return WeightedPoints(points=means, weights=totals[occupied]), cell, offset
+    return WeightedPoints(points=means, weights=totals), cell, offset
 
 
 def init_kmeans_plusplus(
