@@ -57,6 +57,7 @@ __all__ = [
     "save_palette",
     "load_palette",
     "render_swatch",
+    "entry_names",
 ]
 
 SORT_KEYS = ("frequency", "luminance", "hue")
@@ -196,13 +197,18 @@ def render_swatch(palette: Palette, width: int = 512, height: int = 64) -> NDArr
 # --- writing --------------------------------------------------------------------------------------
 
 
+def entry_names(palette: Palette) -> list[str]:
+    """Names for the palette's entries in a GIMP palette: ``"#rrggbb (N px)"``, or just the hex code
+    when the palette has no pixel counts."""
+    labels = _hex(_rgb8(palette))
+    if not palette.counts.any():
+        return labels
+    return [f"{label} ({count} px)" for label, count in zip(labels, palette.counts.tolist(), strict=True)]
+
+
 def _gpl_text(palette: Palette, name: str) -> str:
     rgb = _rgb8(palette)
-    labels = _hex(rgb)
-    if palette.counts.any():
-        labels = [
-            f"{label} ({count} px)" for label, count in zip(labels, palette.counts.tolist(), strict=True)
-        ]
+    labels = entry_names(palette)
     lines = ["GIMP Palette", f"Name: {name}", f"Columns: {min(len(palette), _GPL_MAX_COLUMNS)}", "#"]
     lines += [f"{r:3d} {g:3d} {b:3d}\t{label}" for (r, g, b), label in zip(rgb.tolist(), labels, strict=True)]
     return "\n".join(lines) + "\n"

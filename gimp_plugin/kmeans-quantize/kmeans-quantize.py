@@ -24,6 +24,7 @@ PROCEDURE = "plug-in-kmeans-quantize"
 try:
     import kmeans_quantize
     import numpy as np
+    from kmeans_quantize.palette_io import entry_names
     from kmeans_quantize.pixels import to_unit
 except ImportError as error:  # reported when the procedure runs, so the menu entry still appears
     MISSING = error
@@ -59,7 +60,10 @@ class UserError(Exception):
 
 
 class Progress:
-    """GIMP's progress bar for N layers, each going through read, histogram, fit, mapping, write."""
+    """GIMP's progress bar for N layers, each going through read, histogram, fit and mapping.
+
+    :meth:`stage` is also the ``progress(stage, fraction)`` callback handed to kmeans_quantize.
+    """
 
     def __init__(self, n_layers):
         self.n_layers = n_layers
@@ -72,10 +76,6 @@ class Progress:
         if total - self.shown >= 0.005:  # each update is a round trip to GIMP
             Gimp.progress_update(total)
             self.shown = total
-
-    def core(self, stage, fraction):
-        """The ``progress`` callback handed to kmeans_quantize."""
-        self.stage(stage, fraction)
 
 
 def missing_numpy_message():
@@ -127,7 +127,6 @@ class LayerPixels:
         self.layer = layer
         self.width, self.height = layer.get_width(), layer.get_height()
         _, self.x, self.y = layer.get_offsets()
-        self.format = babl_format
         self.pixels = self._read(layer.get_buffer(), 0, 0, babl_format, dtype)
         if dtype.kind == "f":
             # Float images may hold values outside 0..1 (or NaN); the quantizer takes 0..1.
@@ -181,7 +180,7 @@ def quantize_layers(layers, options, dither, shared, progress):
         palette = kmeans_quantize.fit_palette(
             [layer.pixels for layer in layers],
             mask=[layer.mask for layer in layers],
-            progress=progress.core,
+            progress=progress.stage,
             **options,
         )
         results = []
@@ -195,7 +194,7 @@ def quantize_layers(layers, options, dither, shared, progress):
     for index, layer in enumerate(layers):
         progress.layer = index
         result = kmeans_quantize.quantize(
-            layer.pixels, mask=layer.mask, dither=dither, progress=progress.core, **options
+            layer.pixels, mask=layer.mask, dither=dither, progress=progress.stage, **options
         )
         results.append((layer.finish(result.image), result.palette))
     return results
@@ -226,10 +225,9 @@ def create_palette(name, palette, is_rgb):
     resource = Gimp.Palette.new(name)
     unit = to_unit(palette.colors, palette.colors.dtype)
     babl_format = Babl.format("R'G'B' double" if is_rgb else "Y' double")
-    for color, count in zip(unit, palette.counts, strict=True):
+    for color, label in zip(unit, entry_names(palette), strict=True):
         entry = Gegl.Color.new("black")
         entry.set_bytes(babl_format, GLib.Bytes.new(color.tobytes()))
-        label = "#" + "".join(f"{round(value * 255):02x}" for value in color) + f" ({count} px)"
         resource.add_entry(label, entry)
     return resource
 
