@@ -72,11 +72,7 @@ def _run_gimp(gimp3: Gimp3, space: Workspace, timeout: float) -> tuple[int | Non
 
     GIMP's stdout and stderr go to ``gimp.stdout`` and ``gimp.stderr`` in the workspace.
     """
-    script = space.path(IN_GIMP.name)
-    code = f"exec(compile(open({script!r}).read(), {script!r}, 'exec'))"
-    program = ["gimp-console-3.0", "-i", "-n", "-d", "-f", "--batch-interpreter=python-fu-eval"]
-    program += ["-b", code, "--quit"]
-    command = gimp3.command(space, program, {"KMQ_GIMP_BENCH_DIR": space.inside})
+    command = gimp3.batch_command(space, space.path(IN_GIMP.name), {"KMQ_GIMP_BENCH_DIR": space.inside})
     start = time.perf_counter()
     with (space.host / "gimp.stdout").open("wb") as out, (space.host / "gimp.stderr").open("wb") as err:
         process = subprocess.Popen(

@@ -36,7 +36,7 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "gimp"))
-from gimp_harness import XVFB_WRAPPER, Gimp3, Workspace, find_gimp3  # noqa: E402
+from gimp_harness import Gimp3, Workspace, find_gimp3  # noqa: E402
 
 IN_GIMP = HERE / "gimp_screenshot_in_gimp.py"
 SAMPLE = REPO / "examples" / "sample.png"
@@ -104,16 +104,12 @@ def run_gimp(gimp3: Gimp3, space: Workspace, timeout: float) -> subprocess.Compl
     Like ``Gimp3.batch(..., gui=True)``, but in a process group of its own, so that a GIMP stuck
     on an open dialog is ended together with its Xvfb and plug-ins when time is up.
     """
-    script = space.path(IN_GIMP.name)
-    code = f"exec(compile(open({script!r}).read(), {script!r}, 'exec'))"
-    program = ["sh", "-c", XVFB_WRAPPER, "sh", "gimp-3.0", "-n", "-s", "-d", "-f"]
-    program += ["--batch-interpreter=python-fu-eval", "-b", code, "--quit"]
     env = {
         "KMQ_GIMP_OUT": space.path("out"),
         "KMQ_SAMPLE": space.path("sample.png"),
         "KMQ_WINDOW_SIZE": "{}x{}".format(*WINDOW_SIZE),
     }
-    command = gimp3.command(space, program, env)
+    command = gimp3.batch_command(space, space.path(IN_GIMP.name), env, gui=True)
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,

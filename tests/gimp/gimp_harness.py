@@ -112,22 +112,29 @@ class Gimp3:
         script = 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"'
         return ["unshare", "-m", "sh", "-c", script, str(self.root), *inner]
 
-    def batch(
+    def batch_command(
         self, space: Workspace, script: str, env: dict[str, str] | None = None, gui: bool = False
-    ) -> subprocess.CompletedProcess[str]:
-        """Run the Python file ``script`` (a path inside the workspace) in GIMP's python-fu-eval.
-
-        Exit status 0 when it ran through; GIMP exits with 64 when the code raises.
-        """
+    ) -> list[str]:
+        """The command that runs the Python file ``script`` (a path inside the workspace) in GIMP's
+        python-fu-eval: headless, or with ``gui`` GIMP with its windows on a virtual screen that
+        lives as long as GIMP does."""
         code = f"exec(compile(open({script!r}).read(), {script!r}, 'exec'))"
         if gui:
-            # GIMP with its windows, on a virtual screen that lives as long as GIMP does.
             program = ["sh", "-c", XVFB_WRAPPER, "sh", "gimp-3.0", "-n", "-s", "-d", "-f"]
         else:
             program = ["gimp-console-3.0", "-i", "-n", "-d", "-f"]
         program += ["--batch-interpreter=python-fu-eval", "-b", code, "--quit"]
+        return self.command(space, program, env or {})
+
+    def batch(
+        self, space: Workspace, script: str, env: dict[str, str] | None = None, gui: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """Run :meth:`batch_command` and wait for it.
+
+        Exit status 0 when the script ran through; GIMP exits with 64 when the code raises.
+        """
         return subprocess.run(
-            self.command(space, program, env or {}),
+            self.batch_command(space, script, env, gui),
             capture_output=True,
             text=True,
             timeout=TIMEOUT,
