@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd
 from .nearest import CHUNK_ELEMENTS, nearest_full, point_distances, squared_distances
+from .splitmerge import split_merge
 
 __all__ = ["init_random", "init_kmeans_plusplus", "coarsen", "initial_centers"]
 
@@ -31,6 +32,8 @@ COARSE_POINTS = 1 << 13
 #: A grid is used only if it has at most 1/GRID_REDUCTION of the histogram's points.
 GRIDS = (32, 128)
 GRID_REDUCTION = 4
+#: Split–merge refinement runs on the coarsest set if it has at least this many points per cluster.
+SPLIT_MERGE_POINTS = 24
 
 
 def init_random(
@@ -152,8 +155,10 @@ def initial_centers(
     of 32 and then 128 cells per axis (:func:`coarsen`), each used only if it
     is much smaller than ``data``. On the coarsest set, each of ``n_init``
     seedings (``method``: "k-means++" or "random") is followed by k-means; the
-    result with the lowest inertia is settled again by k-means on each finer
-    grid. The centres are returned (the ``fixed`` centres first, unmoved)
+    result with the lowest inertia is improved by split–merge moves
+    (:func:`~kmeans_quantize.splitmerge.split_merge`, when that set has at
+    least :data:`SPLIT_MERGE_POINTS` points per cluster), then settled again
+    by k-means on each finer grid. The centres are returned (the ``fixed`` centres first, unmoved)
     with an assignment of the full ``data`` to them (a point inherits its
     cell's label; its margin shrinks by twice its distance from the cell's
     mean). The exact k-means on the full histogram then starts close to
@@ -177,6 +182,8 @@ def initial_centers(
         if best is None or fit.inertia < best.inertia:
             best = fit
     assert best is not None
+    if len(levels[0][0]) >= SPLIT_MERGE_POINTS * n_clusters:
+        best = split_merge(levels[0][0], best, n_fixed=n_fixed, max_iter=max_iter, tol=tol)
     for finer, _, _ in levels[1:]:
         best = lloyd(finer, best.centers, max_iter=max_iter, tol=tol, n_fixed=n_fixed)
     _, cell, offset = levels[-1]

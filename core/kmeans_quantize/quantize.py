@@ -405,7 +405,9 @@ def quantize(
         How the centres start: greedy k-means++ (weighted by pixel count),
         ``n_colors`` distinct colours drawn at random (weighted), or the
         given colours (in the image's dtype and range; F = number of
-        ``fixed_colors``).
+        ``fixed_colors``). Seeded starts are settled on a coarse histogram
+        and improved there by split–merge moves
+        (:mod:`kmeans_quantize.splitmerge`); given colours are used as they are.
     n_init : int
         Independent runs from different seeds; the one with the lowest
         inertia wins. Ignored when ``init`` is an array.
