@@ -231,7 +231,8 @@ def lloyd(
             converged = True
             break
         sums.move(moved, old_labels, labels[moved])
-    inertia = float(np.dot(data.weights, point_distances(points, centers, labels)))
+    # An explicit sum, not a BLAS dot product: the same value whatever the threads.
+    inertia = float(np.sum(data.weights * point_distances(points, centers, labels)))
     assignment = Assignment(labels, np.minimum(margins.second, margins.rest))
     return KMeansFit(centers, labels, inertia, n_iter, converged, assignment)
 

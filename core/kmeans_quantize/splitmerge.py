@@ -46,9 +46,10 @@ N_TRIES = 6
 #: Lloyd iterations a tried move gets to show its worth (then it runs to convergence if kept).
 TRIAL_ITER = 15
 #: A move is kept only if it lowers the inertia by at least this fraction. Smaller
-#: gains on a coarse histogram did not carry over to the exact one in our
-#: measurements (K = 256), and each kept move costs a Lloyd run.
-MIN_GAIN = 1e-3
+#: gains on a coarse histogram hardly carried over to the exact one in our
+#: measurements (12 MP photo, K = 256: five moves kept at 0.1 %, MSE -0.23 %,
+#: but the finer grids then needed 94 iterations instead of 12, 1.8x the time).
+MIN_GAIN = 2e-3
 
 
 @dataclass(frozen=True)
