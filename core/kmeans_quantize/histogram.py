@@ -58,8 +58,11 @@ def _pack_uint8(colors: NDArray[np.uint8]) -> NDArray[np.int32]:
 
 
 def _unpack_uint8(keys: NDArray[np.integer], n_channels: int) -> NDArray[np.uint8]:
-    shifts = 8 * np.arange(n_channels - 1, -1, -1)
-    return ((keys[:, None] >> shifts) & 0xFF).astype(np.uint8)
+    colors = np.empty((keys.size, n_channels), dtype=np.uint8)
+    # Channel by channel: no (keys x channels) temporaries of the keys' width.
+    for channel in range(n_channels):
+        colors[:, channel] = (keys >> (8 * (n_channels - 1 - channel))) & 0xFF
+    return colors
 
 
 def _uint8_histogram(colors: NDArray[np.uint8]) -> ColorHistogram:
@@ -69,10 +72,11 @@ def _uint8_histogram(colors: NDArray[np.uint8]) -> ColorHistogram:
         # Count into a table of every possible colour: linear time.
         table = np.bincount(keys, minlength=n_keys)
         present = np.flatnonzero(table)
-        # Only the entries of present colours are ever read: no need to clear the rest.
-        index = np.empty(n_keys, dtype=np.intp)
-        index[present] = np.arange(present.size)
-        return ColorHistogram(_unpack_uint8(present, colors.shape[1]), table[present], np.take(index, keys))
+        counts = table[present]
+        # The counts are out: the table becomes each colour's index (only the entries of
+        # present colours are read), which spares a second table of every colour.
+        table[present] = np.arange(present.size)
+        return ColorHistogram(_unpack_uint8(present, colors.shape[1]), counts, np.take(table, keys))
     # Sort, then find each pixel's key among the distinct ones (cheaper than
     # np.unique's argsort for inverse indices).
     ordered = np.sort(keys)
