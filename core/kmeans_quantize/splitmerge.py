@@ -66,14 +66,12 @@ class Move:
     merge_from: int
     merge_into: int
     halves: FloatArray
+    merged: FloatArray
 
-    def apply(self, centers: FloatArray, totals: FloatArray) -> FloatArray:
-        """The centres after the move: the merged pair's weighted mean, the two halves."""
+    def apply(self, centers: FloatArray) -> FloatArray:
+        """The centres after the move: the merged pair on its mean, the other two on the halves."""
         moved: FloatArray = centers.copy()
-        pair = [self.merge_from, self.merge_into]
-        weight = totals[pair].sum()
-        if weight > 0:
-            moved[self.merge_into] = (totals[pair, None] * centers[pair]).sum(axis=0) / weight
+        moved[self.merge_into] = self.merged
         moved[self.merge_from], moved[self.split] = self.halves
         return moved
 
@@ -126,8 +124,8 @@ def _moves(data: WeightedPoints, fit: KMeansFit, n_fixed: int, tol: float) -> li
     for split in candidates:
         members = order[bounds[split] : bounds[split + 1]]
         cluster = WeightedPoints(data.points[members], data.weights[members])
-        halves = _split_in_two(cluster, fit.centers[split], tol)
-        if halves is None:
+        two = _split_in_two(cluster, fit.centers[split], tol)
+        if two is None:
             continue
         # The cheapest merge that leaves the split cluster alone.
         pair = next((p for p in pair_order if first[p] != split and second[p] != split), None)
@@ -136,8 +134,12 @@ def _moves(data: WeightedPoints, fit: KMeansFit, n_fixed: int, tol: float) -> li
         a, b = int(first[pair]), int(second[pair])
         # The lighter cluster of the pair frees its centre.
         merge_from, merge_into = (a, b) if totals[a] <= totals[b] else (b, a)
-        gain = distortion[split] - halves.inertia
-        moves.append(Move(float(ward[a, b] - gain), int(split), merge_from, merge_into, halves.centers))
+        weight = totals[a] + totals[b]
+        merged = fit.centers[merge_into]
+        if weight > 0:
+            merged = (totals[a] * fit.centers[a] + totals[b] * fit.centers[b]) / weight
+        gain = distortion[split] - two.inertia
+        moves.append(Move(float(ward[a, b] - gain), int(split), merge_from, merge_into, two.centers, merged))
     moves.sort(key=lambda move: move.estimate)
     return moves
 
@@ -168,10 +170,8 @@ def split_merge(
         return fit  # a split and a merge need three distinct free clusters
     best = fit
     for _ in range(MAX_ROUNDS):
-        totals = np.bincount(best.labels, weights=data.weights, minlength=best.centers.shape[0])
         for move in _moves(data, best, n_fixed, tol)[:N_TRIES]:
-            moved = move.apply(best.centers, totals)
-            trial = lloyd(data, moved, max_iter=TRIAL_ITER, tol=tol, n_fixed=n_fixed)
+            trial = lloyd(data, move.apply(best.centers), max_iter=TRIAL_ITER, tol=tol, n_fixed=n_fixed)
             if trial.inertia < (1.0 - MIN_GAIN) * best.inertia:
                 break
         else:
