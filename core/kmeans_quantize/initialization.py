@@ -32,8 +32,13 @@ COARSE_POINTS = 1 << 13
 #: A grid is used only if it has at most 1/GRID_REDUCTION of the histogram's points.
 GRIDS = (32, 128)
 GRID_REDUCTION = 4
-#: Split–merge refinement runs on the coarsest set if it has at least this many points per cluster.
+#: Split–merge refinement runs on the coarsest set if it has at least this many points per
+#: cluster, and, on a grid, if the clusters' RMS radius is at least this fraction of a cell:
+#: the grid's error misjudges moves among clusters smaller than its cells (measured: a 4K
+#: wallpaper at K = 256, radius 0.42 cells, came out 0.5 % worse and 20 % slower; at 0.76
+#: cells and above moves helped).
 SPLIT_MERGE_POINTS = 24
+SPLIT_MERGE_RADIUS = 0.5
 
 
 def init_random(
@@ -157,22 +162,27 @@ def initial_centers(
     seedings (``method``: "k-means++" or "random") is followed by k-means; the
     result with the lowest inertia is improved by split–merge moves
     (:func:`~kmeans_quantize.splitmerge.split_merge`, when that set has at
-    least :data:`SPLIT_MERGE_POINTS` points per cluster), then settled again
-    by k-means on each finer grid. The centres are returned (the ``fixed`` centres first, unmoved)
+    least :data:`SPLIT_MERGE_POINTS` points per cluster and the clusters are
+    not much smaller than its cells, see :data:`SPLIT_MERGE_RADIUS`), then
+    settled again by k-means on each finer grid. The centres are returned
+    (the ``fixed`` centres first, unmoved)
     with an assignment of the full ``data`` to them (a point inherits its
     cell's label; its margin shrinks by twice its distance from the cell's
     mean). The exact k-means on the full histogram then starts close to
     convergence and needs few iterations; it alone decides the result's
     convergence (``tol``).
     """
-    levels = []
+    # Each level: its points, the level point of every data point, the distance
+    # between the two, and the width of the level's cells (0: the data itself).
+    levels: list[tuple[WeightedPoints, IndexArray, FloatArray, float]] = []
     if len(data) > COARSE_POINTS:
+        extent = float(np.max(data.points.max(axis=0) - data.points.min(axis=0)))
         for cells in GRIDS:
-            level = coarsen(data, cells)
-            if len(level[0]) >= n_clusters and len(level[0]) * GRID_REDUCTION <= len(data):
-                levels.append(level)
+            coarse, cell, offset = coarsen(data, cells)
+            if len(coarse) >= n_clusters and len(coarse) * GRID_REDUCTION <= len(data):
+                levels.append((coarse, cell, offset, extent / cells))
     if not levels:
-        levels.append((data, np.arange(len(data)), np.zeros(len(data))))
+        levels.append((data, np.arange(len(data)), np.zeros(len(data)), 0.0))
     n_fixed = 0 if fixed is None else len(fixed)
     seeder = init_kmeans_plusplus if method == "k-means++" else init_random
     best: KMeansFit | None = None
@@ -182,10 +192,12 @@ def initial_centers(
         if best is None or fit.inertia < best.inertia:
             best = fit
     assert best is not None
-    if len(levels[0][0]) >= SPLIT_MERGE_POINTS * n_clusters:
-        best = split_merge(levels[0][0], best, n_fixed=n_fixed, max_iter=max_iter, tol=tol)
-    for finer, _, _ in levels[1:]:
+    coarsest, _, _, width = levels[0]
+    wide_enough = best.inertia / coarsest.weights.sum() >= (SPLIT_MERGE_RADIUS * width) ** 2
+    if len(coarsest) >= SPLIT_MERGE_POINTS * n_clusters and wide_enough:
+        best = split_merge(coarsest, best, n_fixed=n_fixed, max_iter=max_iter, tol=tol)
+    for finer, _, _, _ in levels[1:]:
         best = lloyd(finer, best.centers, max_iter=max_iter, tol=tol, n_fixed=n_fixed)
-    _, cell, offset = levels[-1]
+    _, cell, offset, _ = levels[-1]
     start = Assignment(best.labels[cell], best.assignment.margins[cell] - 2.0 * offset)
     return best.centers, start
