@@ -427,3 +427,13 @@ def test_high_precision_matches_uint8_scale(dtype, color_space) -> None:
     low_error = ((low_result.image / 255.0 - low / 255.0) ** 2).mean()
     high_error = ((high_result.image / max_value(dtype) - high / max_value(dtype)) ** 2).mean()
     assert high_error <= 1.1 * low_error + 1e-6
+
+
+@space_param
+def test_few_colours_distinct_only_in_the_input_precision_are_returned_exactly(color_space) -> None:
+    # 0 and a subnormal float32 become the same CIELAB point (16 + tiny - 16 == 0 in float64):
+    # matching colours through the clustering space would merge them.
+    pixels = np.array([[0.0, 6.052505e-39]], dtype=np.float32)
+    result = quantize(pixels, 2, color_space=color_space, seed=0)
+    assert np.array_equal(result.image, pixels)
+    assert sorted(result.palette.colors.reshape(-1).tolist()) == sorted(pixels.reshape(-1).tolist())

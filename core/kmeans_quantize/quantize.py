@@ -217,13 +217,15 @@ def _fit(
     if progress is not None:
         progress("histogram", 1.0)
 
-    own_and_fixed = np.unique(np.concatenate([hist.colors, fixed]), axis=0) if len(hist) <= n_colors else None
-    if own_and_fixed is not None and len(own_and_fixed) <= n_colors:
-        # Few colours: the palette is the image's own colours (and the fixed
-        # ones), and the image is reproduced exactly.
-        space_points = encode(own_and_fixed, data.dtype, color_space)
-        hist_labels = nearest(encode(hist.colors, data.dtype, color_space), space_points)
-        return _finish(hist, own_and_fixed, hist_labels, color_space, fixed, 0.0, 0, True)
+    if len(hist) <= n_colors:
+        own_and_fixed, index = np.unique(np.concatenate([hist.colors, fixed]), axis=0, return_inverse=True)
+        if len(own_and_fixed) <= n_colors:
+            # Few colours: the palette is the image's own colours (and the fixed
+            # ones), and the image is reproduced exactly. Each colour is matched
+            # to itself, not to its nearest in the clustering space, where two
+            # distinct colours can coincide (a subnormal float and 0 in CIELAB).
+            hist_labels = index.reshape(-1)[: len(hist)]
+            return _finish(hist, own_and_fixed, hist_labels, color_space, fixed, 0.0, 0, True)
 
     points, cell = _fit_points(hist, data.dtype, color_space)
     fit = _run_kmeans(
