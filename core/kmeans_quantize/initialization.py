@@ -165,10 +165,9 @@ def initial_centers(
     least :data:`SPLIT_MERGE_POINTS` points per cluster and the clusters are
     not much smaller than its cells, see :data:`SPLIT_MERGE_RADIUS`), then
     settled again by k-means on each finer grid. The centres are returned
-    (the ``fixed`` centres first, unmoved)
-    with an assignment of the full ``data`` to them (a point inherits its
-    cell's label; its margin shrinks by twice its distance from the cell's
-    mean). The exact k-means on the full histogram then starts close to
+    (the ``fixed`` centres first, unmoved) with an assignment of the full
+    ``data`` to them (a point inherits its cell's label; its margin shrinks
+    by twice its distance from the cell's mean). The exact k-means on the full histogram then starts close to
     convergence and needs few iterations; it alone decides the result's
     convergence (``tol``).
     """
