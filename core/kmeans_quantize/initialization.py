@@ -167,9 +167,9 @@ def initial_centers(
     settled again by k-means on each finer grid. The centres are returned
     (the ``fixed`` centres first, unmoved) with an assignment of the full
     ``data`` to them (a point inherits its cell's label; its margin shrinks
-    by twice its distance from the cell's mean). The exact k-means on the full histogram then starts close to
-    convergence and needs few iterations; it alone decides the result's
-    convergence (``tol``).
+    by twice its distance from the cell's mean). The exact k-means on the
+    full histogram then starts close to convergence and needs few
+    iterations; it alone decides the result's convergence (``tol``).
     """
     # Each level: its points, the level point of every data point, the distance
     # between the two, and the width of the level's cells (0: the data itself).
