@@ -157,10 +157,11 @@ def test_quantize_with_many_clusters_has_no_empty_or_duplicate_colours() -> None
     assert np.isfinite(result.inertia)
 
 
-def test_search_from_a_guess_matches_a_full_search() -> None:
+@pytest.mark.parametrize("n_dims", [1, 3])
+def test_search_from_a_guess_matches_a_full_search(n_dims: int) -> None:
     rng = np.random.default_rng(5)
-    points = rng.integers(0, 256, (5000, 3)).astype(np.float64)
-    centers = rng.integers(0, 256, (300, 3)).astype(np.float64)
+    points = rng.integers(0, 256, (5000, n_dims)).astype(np.float64)
+    centers = rng.integers(0, 256, (300, n_dims)).astype(np.float64)
     centers = np.unique(centers, axis=0)
     full = nearest_full(points, centers)
     # Integer data: check that ties exist, so tie-breaking is really exercised.

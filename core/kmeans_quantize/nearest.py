@@ -138,8 +138,11 @@ class CenterNeighbors:
         Half the distance from centre ``j`` to its closest other centre. A
         point closer than this to ``j`` has ``j`` as its unique nearest centre
         (triangle inequality).
-    coordinates : ndarray, shape (K, M, D)
-        ``centers[order]``.
+    coordinates : ndarray, shape (K, D * M)
+        ``centers[order]`` channel by channel: row ``j`` holds the first
+        coordinate of the M listed centres, then the second, and so on. One
+        contiguous row per centre makes gathering the lists of many points a
+        single copy, and each channel's differences a contiguous block.
     """
 
     centers: FloatArray
@@ -171,7 +174,8 @@ class CenterNeighbors:
         root = np.sqrt(np.maximum(sorted_sq, 0.0))
         reach = root[:, m] if m < k else np.full(k, np.inf)
         half_gap = 0.5 * root[:, 1] if k > 1 else np.full(1, np.inf)
-        return cls(centers, order, reach, half_gap, centers[order])
+        coordinates = np.ascontiguousarray(centers[order].transpose(0, 2, 1)).reshape(k, -1)
+        return cls(centers, order, reach, half_gap, coordinates)
 
 
 def exceeds_bound(value: FloatArray, bound: FloatArray) -> NDArray[np.bool_]:
@@ -201,21 +205,28 @@ def search_near(
     nearest_sq = np.empty(n)
     second_sq = np.empty(n)
     third_sq = np.empty(n)
-    for rows in _chunks(n, m * points.shape[1]):
+    n_dims = points.shape[1]
+    step = max(1, CHUNK_ELEMENTS // (m * n_dims))
+    gathered = np.empty((min(n, step), n_dims * m))
+    dist_buffer = np.empty((min(n, step), m))
+    for rows in _chunks(n, m * n_dims):
         own_labels = labels[rows]
-        # One contiguous (M, D) block per point: cheaper than gathering by index.
-        diff = neighbors.coordinates[own_labels] - points[rows, None, :]
+        size = own_labels.size
+        diff = np.take(neighbors.coordinates, own_labels, axis=0, out=gathered[:size])
+        diff = diff.reshape(size, n_dims, m)
+        diff -= points[rows, :, None]
         np.square(diff, out=diff)
-        dist = diff[:, :, 0].copy()
-        for channel in range(1, points.shape[1]):
-            dist += diff[:, :, channel]
+        # Summed channel by channel in the same order as squared_distances, so
+        # that a distance found here equals the one a full search finds.
+        dist = dist_buffer[:size]
+        np.copyto(dist, diff[:, 0])
+        for channel in range(1, n_dims):
+            dist += diff[:, channel]
         first, nearest_sq[rows] = _pop_min(dist)
         second, second_sq[rows] = _pop_min(dist)
         third_sq[rows] = dist.min(axis=1)
-        listed = neighbors.order[own_labels]
-        arange = np.arange(listed.shape[0])
-        labels_out[rows] = listed[arange, first]
-        runner_up[rows] = listed[arange, second]
+        labels_out[rows] = neighbors.order[own_labels, first]
+        runner_up[rows] = neighbors.order[own_labels, second]
     best = np.sqrt(nearest_sq)
     rest = np.minimum(np.sqrt(third_sq), neighbors.reach[labels] - own_dist)
     found = Ranking(labels_out, best, runner_up, np.sqrt(second_sq), rest)
