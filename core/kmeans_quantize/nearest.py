@@ -212,7 +212,8 @@ def search_near(
     for rows in _chunks(n, m * n_dims):
         own_labels = labels[rows]
         size = own_labels.size
-        diff = np.take(neighbors.coordinates, own_labels, axis=0, out=gathered[:size])
+        # mode="clip": with mode="raise" np.take buffers its output (labels are valid anyway).
+        diff = np.take(neighbors.coordinates, own_labels, axis=0, out=gathered[:size], mode="clip")
         diff = diff.reshape(size, n_dims, m)
         diff -= points[rows, :, None]
         np.square(diff, out=diff)
