@@ -415,6 +415,23 @@ def test_sixteen_bit_colour_stays_sixteen_bit(tmp_path: Path, suffix: str, chann
     np.testing.assert_array_equal(out, expected)
 
 
+def test_float_tiff_gets_a_sixteen_bit_png_by_default(tmp_path: Path) -> None:
+    """PNG cannot hold floats: the default output keeps 16 bits of them rather than failing."""
+    from PIL import Image
+
+    rng = np.random.default_rng(8)
+    y, x = np.mgrid[0:20, 0:30]
+    gray = np.clip((x + y) / 48 + rng.normal(0, 0.02, x.shape), 0, 1).astype(np.float32)
+    Image.fromarray(gray, "F").save(tmp_path / "float.tif")
+    process = run_cli(tmp_path / "float.tif", "-k", "4", cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    with Image.open(tmp_path / "float.k4.png") as written:
+        assert written.mode == "I;16"
+        out = np.asarray(written)
+    expected = np.rint(quantize(gray, 4, seed=0).image.astype(np.float64) * 65535).astype(np.uint16)
+    np.testing.assert_array_equal(out, expected)
+
+
 def test_palette_out_is_checked_before_any_work(rgb_png: Path, tmp_path: Path) -> None:
     (tmp_path / "kept.gpl").write_text("GIMP Palette\n")
     for args, words in (

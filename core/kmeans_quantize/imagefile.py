@@ -103,10 +103,14 @@ def write_image(pixels: NDArray[Any], path: Path) -> None:
 
     Alpha is dropped for formats without it (JPEG, BMP); 16-bit gray is kept
     where the format stores it (PNG, TIFF) and reduced to 8 bits elsewhere.
+    Floats (in [0, 1]) are kept in TIFF, stored with 16 bits in PNG and 8
+    bits elsewhere.
     """
     from PIL import Image
 
     fmt = output_format(path)
+    if pixels.dtype.kind == "f" and fmt != "TIFF":
+        pixels = from_unit(pixels, np.dtype(np.uint16 if fmt == "PNG" else np.uint8))
     if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
         pixels = from_unit(to_unit(pixels, pixels.dtype), np.dtype(np.uint8))
     if pixels.dtype == np.uint16 and pixels.ndim == 3 and pixels.shape[2] in (3, 4):
