@@ -432,6 +432,34 @@ def test_float_tiff_gets_a_sixteen_bit_png_by_default(tmp_path: Path) -> None:
     np.testing.assert_array_equal(out, expected)
 
 
+@pytest.mark.parametrize("suffix", [".gif", ".png", ".webp"])
+def test_an_animation_is_refused_not_cut_to_its_first_frame(tmp_path: Path, suffix: str) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(9)
+    frames = [Image.fromarray(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)) for _ in range(3)]
+    frames[0].save(tmp_path / f"anim{suffix}", save_all=True, append_images=frames[1:])
+    process = run_cli(tmp_path / f"anim{suffix}", "-k", "4", cwd=tmp_path)
+    assert process.returncode != 0
+    assert "Traceback" not in process.stderr
+    assert "animation (3 frames)" in process.stderr and "--shared-palette" in process.stderr
+    assert not (tmp_path / "anim.k4.png").exists()
+
+
+def test_a_multi_page_tiff_gives_its_first_page(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(10)
+    pages = [rng.integers(0, 256, (12, 16, 3), dtype=np.uint8) for _ in range(2)]
+    Image.fromarray(pages[0]).save(
+        tmp_path / "pages.tif", save_all=True, append_images=[Image.fromarray(pages[1])]
+    )
+    process = run_cli(tmp_path / "pages.tif", "-k", "4", cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    with Image.open(tmp_path / "pages.k4.png") as written:
+        np.testing.assert_array_equal(np.asarray(written), quantize(pages[0], 4, seed=0).image)
+
+
 def test_palette_out_is_checked_before_any_work(rgb_png: Path, tmp_path: Path) -> None:
     (tmp_path / "kept.gpl").write_text("GIMP Palette\n")
     for args, words in (

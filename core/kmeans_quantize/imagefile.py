@@ -17,6 +17,8 @@ __all__ = ["ImageFileError", "read_image", "write_image", "write_indexed", "INDE
 
 #: Formats that can hold a palette (P-mode) image.
 INDEXED_FORMATS = ("PNG", "GIF")
+#: Formats whose several frames make an animation (read_image refuses those).
+ANIMATION_FORMATS = ("GIF", "PNG", "WEBP")
 
 
 class ImageFileError(ValueError):
@@ -29,12 +31,19 @@ def read_image(path: Path) -> NDArray[Any]:
     8-bit images come back as uint8 gray, gray + alpha, RGB or RGBA; 16-bit
     PNG/TIFF as uint16 (colour ones through pypng and tifffile: Pillow has no
     16-bit RGB mode); 32-bit float gray TIFF as float32. Palette, CMYK and
-    other modes are converted to RGB (RGBA if they carry alpha).
+    other modes are converted to RGB (RGBA if they carry alpha). Of a
+    multi-page TIFF, the first page is read; animations (GIF, PNG, WebP) are
+    refused rather than cut to their first frame.
     """
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
+            if getattr(image, "is_animated", False) and image.format in ANIMATION_FORMATS:
+                raise ImageFileError(
+                    f"{path}: an animation ({image.n_frames} frames) cannot be quantized as one image; "
+                    "quantize its frames as separate images (with --shared-palette for one palette)"
+                )
             deep = _read_deep_color(path, image)
             if deep is not None:
                 return deep
