@@ -224,21 +224,34 @@ class _Grid:
         return labels
 
 
-def _select(
-    palette: FloatArray,
-    corners: IndexArray,
-    cells: IndexArray,
-    colors: IndexArray,
-    low: FloatArray,
-    width: float,
-    pad: float,
-) -> BoolArray:
+@dataclass(frozen=True)
+class _Cells:
+    """The cells of one level of the grid :func:`_build_grid` refines.
+
+    Cell ``c`` is the box from ``low + corners[c] * width`` to one ``width``
+    further on every axis, widened by ``pad`` on every side.
+    """
+
+    palette: FloatArray
+    corners: IndexArray
+    low: FloatArray
+    width: float
+    pad: float
+
+    def halved(self) -> _Cells:
+        """The next level: each cell split in two along every axis (``2**D`` children, in order)."""
+        d = self.corners.shape[1]
+        offsets = np.indices((2,) * d).reshape(d, -1).T
+        corners = (2 * self.corners[:, None, :] + offsets[None, :, :]).reshape(-1, d)
+        return _Cells(self.palette, corners, self.low, self.width / 2, self.pad)
+
+
+def _select(level: _Cells, cells: IndexArray, colors: IndexArray) -> BoolArray:
     """Which (cell, colour) pairs to keep: the colours that may be nearest to a point of the cell.
 
     Pairs are sorted by cell, then colour; every cell in their range has one.
-    Cell ``c`` is the box from ``low + corners[c] * width`` to one ``width``
-    further on every axis, widened by ``pad``. Two exact tests, each keeping
-    a colour whenever it could be nearest or tie:
+    Two exact tests, each keeping a colour whenever it could be nearest or
+    tie:
 
     1. Its smallest squared distance to the box must not exceed the smallest,
        over the cell's colours, largest squared distance to the box (that
@@ -250,10 +263,10 @@ def _select(
        largest value on the box is the sum over axes of the larger of its
        values at the two edges.
     """
-    n_axes = palette.shape[1]
-    lows = [low[axis] + corners[cells, axis] * width - pad for axis in range(n_axes)]
-    highs = [lo + (width + 2.0 * pad) for lo in lows]
-    coords = [palette[colors, axis] for axis in range(n_axes)]
+    n_axes = level.palette.shape[1]
+    lows = [level.low[axis] + level.corners[cells, axis] * level.width - level.pad for axis in range(n_axes)]
+    highs = [lo + (level.width + 2.0 * level.pad) for lo in lows]
+    coords = [level.palette[colors, axis] for axis in range(n_axes)]
     low_sq = np.zeros(cells.size)
     high_sq = np.zeros(cells.size)
     for lo, hi, p in zip(lows, highs, coords, strict=True):
@@ -285,24 +298,18 @@ def _select(
     return keep
 
 
-def _refine(
-    palette: FloatArray,
-    corners: IndexArray,
-    cells: IndexArray,
-    colors: IndexArray,
-    low: FloatArray,
-    width: float,
-    pad: float,
-) -> tuple[IndexArray, IndexArray]:
-    """Pairs of the cells one level finer: each child tests only its parent's colours.
+def _refine(finer: _Cells, cells: IndexArray, colors: IndexArray) -> tuple[IndexArray, IndexArray]:
+    """The pairs of ``finer``'s cells, from the pairs of its parent level.
 
-    Child ``parent * 2**D + o`` has corner ``corners[parent * 2**D + o]``. A
-    colour that cannot be nearest anywhere in the parent cannot be nearest in
-    a child, which lies inside it. Parents are taken in groups so that at
-    most :data:`_MAX_PAIRS` pairs are tested at once.
+    Each child cell tests only its parent's colours: a colour that cannot be
+    nearest anywhere in the parent cannot be nearest in a child, which lies
+    inside it. The children of parent ``p`` are cells ``p * 2**D`` to
+    ``(p + 1) * 2**D - 1`` of ``finer`` (see :meth:`_Cells.halved`). Parents
+    are taken in groups so that at most :data:`_MAX_PAIRS` pairs are tested
+    at once.
     """
-    fan = 1 << palette.shape[1]
-    n_parents = corners.shape[0] // fan
+    fan = 1 << finer.palette.shape[1]
+    n_parents = finer.corners.shape[0] // fan
     counts = np.bincount(cells, minlength=n_parents)
     ends = np.cumsum(counts)
     kept_cells, kept_colors = [], []
@@ -315,7 +322,7 @@ def _refine(
         shift = ends[children // fan] - counts[children // fan] - (np.cumsum(child_counts) - child_counts)
         source = np.repeat(shift, child_counts) + np.arange(int(child_counts.sum()))
         child_cells, child_colors = np.repeat(children, child_counts), colors[source]
-        keep = _select(palette, corners, child_cells, child_colors, low, width, pad)
+        keep = _select(finer, child_cells, child_colors)
         kept_cells.append(child_cells[keep])
         kept_colors.append(child_colors[keep])
         parent = stop
@@ -353,16 +360,15 @@ def _build_grid(palette: FloatArray, low: FloatArray, high: FloatArray, width: f
     cell_width, levels, coarse = _grid_shape(high - low, width, k)
     # Widen every cell by far more than the rounding of a point's cell index.
     pad = _MARGIN * (float(np.max(np.abs(low))) + (float(np.max(coarse)) + 2.0) * cell_width)
-    corners = np.indices(tuple(coarse)).reshape(d, -1).T
-    cells = np.repeat(np.arange(corners.shape[0]), k)
-    colors = np.tile(np.arange(k), corners.shape[0])
-    keep = _select(palette, corners, cells, colors, low, cell_width, pad)
+    level = _Cells(palette, np.indices(tuple(coarse)).reshape(d, -1).T, low, cell_width, pad)
+    cells = np.repeat(np.arange(level.corners.shape[0]), k)
+    colors = np.tile(np.arange(k), level.corners.shape[0])
+    keep = _select(level, cells, colors)
     cells, colors = cells[keep], colors[keep]
-    offsets = np.indices((2,) * d).reshape(d, -1).T
     for _ in range(levels):
-        cell_width /= 2
-        corners = (2 * corners[:, None, :] + offsets[None, :, :]).reshape(-1, d)
-        cells, colors = _refine(palette, corners, cells, colors, low, cell_width, pad)
+        level = level.halved()
+        cells, colors = _refine(level, cells, colors)
+    cell_width, corners = level.width, level.corners
     counts = np.bincount(cells, minlength=corners.shape[0])
     m = int(np.max(counts))
     padded = coarse * 2**levels + 2
