@@ -359,8 +359,17 @@ def test_report_prints_the_figures(rgb_png: Path, tmp_path: Path) -> None:
     process = run_cli(rgb_png, "-k", "4", "--report", cwd=tmp_path)
     assert process.returncode == 0, process.stderr
     line = process.stdout.strip()
-    for word in ("colours", "iterations", "MSE", "PSNR", "dE2000", "bytes", " s"):
+    for word in ("4 colours", "iteration", "MSE", "PSNR", "dE2000", "bytes", " s"):
         assert word in line, line
+
+
+def test_report_says_one_colour_not_one_colours(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (3, 2), (10, 20, 30)).save(tmp_path / "flat.png")
+    process = run_cli(tmp_path / "flat.png", "-k", "4", "--report", cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    assert ": 1 colour, 0 iterations," in process.stdout, process.stdout
 
 
 @pytest.mark.parametrize(

@@ -263,11 +263,15 @@ def _plan(args: argparse.Namespace) -> list[Job]:
     return [Job(source, _target(source, args, n_colors), args, palette, fixed) for source in args.inputs]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _format_report(outcome: Outcome) -> str:
     r = outcome.report
     assert r is not None
     return (
-        f"{outcome.target}: {r['colours']} colours, {r['iterations']} iterations, "
+        f"{outcome.target}: {_count(r['colours'], 'colour')}, {_count(r['iterations'], 'iteration')}, "
         f"MSE {r['mse']:.2f}, PSNR {r['psnr']:.2f} dB, mean dE2000 {r['delta_e']:.2f}, "
         f"{r['bytes_in']:,} -> {r['bytes_out']:,} bytes, {r['seconds']:.2f} s"
     )

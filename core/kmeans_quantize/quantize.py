@@ -64,9 +64,13 @@ class QuantizeResult:
         Weighted sum of squared distances from the fitted colours to their
         k-means centres, in the clustering space (0 when no fit was needed).
     n_iter : int
-        k-means iterations run (0 when the image had few enough colours).
+        Iterations of the final k-means on the image's whole histogram (0
+        when the image had few enough colours). The k-means runs that settle
+        the starting colours first (on coarser grids, or on the histogram
+        itself when it is small) are not counted, so a small image often
+        reports 1: its final run starts converged.
     converged : bool
-        False if k-means stopped at ``max_iter``.
+        False if the final k-means stopped at ``max_iter``.
     """
 
     image: NDArray[Any]
