@@ -469,6 +469,33 @@ def test_a_multi_page_tiff_gives_its_first_page(tmp_path: Path) -> None:
         np.testing.assert_array_equal(np.asarray(written), quantize(pages[0], 4, seed=0).image)
 
 
+def test_two_inputs_that_would_write_one_file_are_refused_before_any_work(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(11)
+    for folder in ("a", "b", "out"):
+        (tmp_path / folder).mkdir()
+    for folder in ("a", "b"):
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / folder / "img.png")
+    for inputs, words in (
+        (("a/img.png", "b/img.png"), ("a/img.png and b/img.png", "out/img.k4.png")),
+        (("a/img.png", "a/img.png"), ("a/img.png is given twice",)),
+    ):
+        process = run_cli(*inputs, "-k", "4", "--out-dir", "out", "--force", cwd=tmp_path)
+        assert process.returncode != 0
+        assert "Traceback" not in process.stderr
+        assert all(word in process.stderr for word in words), process.stderr
+        assert not (tmp_path / "out" / "img.k4.png").exists()
+
+
+def test_output_that_is_a_folder_is_named_as_such(rgb_png: Path, tmp_path: Path) -> None:
+    (tmp_path / "folder").mkdir()
+    process = run_cli(rgb_png, "-k", "4", "-o", "folder", "--force", cwd=tmp_path)
+    assert process.returncode != 0
+    assert "is a folder" in process.stderr and "--out-dir" in process.stderr, process.stderr
+    assert (tmp_path / "folder").is_dir()
+
+
 def test_palette_out_is_checked_before_any_work(rgb_png: Path, tmp_path: Path) -> None:
     (tmp_path / "kept.gpl").write_text("GIMP Palette\n")
     for args, words in (

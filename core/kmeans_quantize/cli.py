@@ -135,6 +135,8 @@ def _check_target(job: Job) -> None:
         raise UserError(f"{target}: refusing to overwrite the input image")
     if not target.parent.is_dir():
         raise UserError(f"{target.parent}: no such folder")
+    if target.is_dir():
+        raise UserError(f"{target}: is a folder; -o takes a file name (--out-dir takes a folder)")
     if target.exists() and not job.args.force:
         raise UserError(f"{target}: already exists (use --force to overwrite)")
     try:
@@ -260,7 +262,24 @@ def _plan(args: argparse.Namespace) -> list[Job]:
             except (OSError, ValueError) as error:
                 raise UserError(f"--palette-out: {error}") from None
     n_colors = len(palette) if palette is not None else args.colors
-    return [Job(source, _target(source, args, n_colors), args, palette, fixed) for source in args.inputs]
+    jobs = [Job(source, _target(source, args, n_colors), args, palette, fixed) for source in args.inputs]
+    _check_distinct_targets(jobs)
+    return jobs
+
+
+def _check_distinct_targets(jobs: list[Job]) -> None:
+    """Refuse inputs that would write the same file (same name in two folders, or listed twice)."""
+    writer: dict[Path, Path] = {}
+    for job in jobs:
+        first = writer.setdefault(job.target.resolve(), job.source)
+        if first is job.source:
+            continue
+        if first.resolve() == job.source.resolve():
+            raise UserError(f"{job.source} is given twice")
+        raise UserError(
+            f"{first} and {job.source} would both be written to {job.target}; "
+            "rename one, or run them separately"
+        )
 
 
 def _count(n: int, noun: str) -> str:
