@@ -347,6 +347,18 @@ def test_indexed_keeps_binary_transparency(tmp_path: Path) -> None:
     assert (rgba[:, :8, 3] == 0).all() and (rgba[:, 8:, 3] == 255).all()
 
 
+def test_indexed_refuses_partial_transparency_instead_of_making_it_opaque(tmp_path: Path) -> None:
+    pixels = np.dstack([photo(seed=5), np.full((24, 32), 255, dtype=np.uint8)])
+    pixels[:, :8, 3] = 0
+    pixels[:4, 8:, 3] = 128  # half transparent: an indexed image cannot hold it
+    source = write_png(tmp_path / "sprite.png", pixels)
+    process = run_cli(source, "-k", "4", "--indexed", "-o", "out.png", cwd=tmp_path)
+    assert process.returncode != 0
+    assert "Traceback" not in process.stderr
+    assert "partial transparency" in process.stderr and "--indexed" in process.stderr, process.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
 @pytest.mark.parametrize("dither", ["floyd-steinberg", "ordered"])
 def test_dithering_from_the_command_line(rgb_png: Path, tmp_path: Path, dither: str) -> None:
     process = run_cli(rgb_png, "-k", "4", "--dither", dither, "-o", "d.png", cwd=tmp_path)

@@ -21,7 +21,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .imagefile import INDEXED_FORMATS, ImageFileError, output_format, read_image, write_image, write_indexed
+from .imagefile import (
+    INDEXED_FORMATS,
+    ImageFileError,
+    check_indexable,
+    output_format,
+    read_image,
+    write_image,
+    write_indexed,
+)
 from .metrics import mean_delta_e_2000, mse, psnr
 from .palette import Palette
 from .palette_io import SUFFIX_FORMATS, load_palette, save_palette
@@ -159,6 +167,8 @@ def _process(job: Job) -> Outcome:
     try:
         _check_target(job)
         pixels = read_image(job.source)
+        alpha = prepare_pixels(pixels).alpha if args.indexed else None
+        check_indexable(alpha, job.target)  # before the work, not after it
         if job.palette is not None:
             image, labels = remap(pixels, job.palette, dither=args.dither)
             palette, n_iter = job.palette, 0
@@ -169,7 +179,6 @@ def _process(job: Job) -> Outcome:
             )
             image, palette, n_iter, labels = result.image, result.palette, result.n_iter, result.labels
         if args.indexed:
-            alpha = prepare_pixels(pixels).alpha
             write_indexed(labels, palette, None if alpha is None else alpha.reshape(labels.shape), job.target)
         else:
             write_image(image, job.target)

@@ -11,9 +11,16 @@ from numpy.typing import NDArray
 
 from .files import atomic_write
 from .palette import Palette
-from .pixels import from_unit, to_unit
+from .pixels import from_unit, max_value, to_unit
 
-__all__ = ["ImageFileError", "read_image", "write_image", "write_indexed", "INDEXED_FORMATS"]
+__all__ = [
+    "ImageFileError",
+    "read_image",
+    "write_image",
+    "write_indexed",
+    "check_indexable",
+    "INDEXED_FORMATS",
+]
 
 #: Formats that can hold a palette (P-mode) image.
 INDEXED_FORMATS = ("PNG", "GIF")
@@ -155,6 +162,19 @@ def _write_deep_color(pixels: NDArray[np.uint16], path: Path, fmt: str) -> None:
         raise ImageFileError(f"{path}: cannot write: {error}") from None
 
 
+def check_indexable(alpha: NDArray[Any] | None, path: Path) -> None:
+    """Raise :class:`ImageFileError` unless every pixel is fully transparent or fully opaque.
+
+    An indexed image stores one colour per pixel and at most one transparent
+    entry, so ``alpha`` (None: no alpha) must hold only 0 and its maximum.
+    """
+    if alpha is not None and np.any((alpha != 0) & (alpha != max_value(alpha.dtype))):
+        raise ImageFileError(
+            f"{path}: partial transparency cannot be stored in an indexed image "
+            "(only fully transparent or fully opaque pixels); write it without --indexed"
+        )
+
+
 def write_indexed(labels: NDArray[np.intp], palette: Palette, alpha: NDArray[Any] | None, path: Path) -> None:
     """Write a palette-based (P-mode) PNG or GIF: one byte per pixel.
 
@@ -172,7 +192,8 @@ def write_indexed(labels: NDArray[np.intp], palette: Palette, alpha: NDArray[Any
         colors = np.repeat(colors, 3, axis=1)
     unquantized = labels < 0
     if alpha is not None and not np.array_equal(unquantized, alpha == 0):
-        raise ImageFileError(f"{path}: partial transparency cannot be stored in an indexed image")
+        raise ValueError("labels must be -1 exactly where alpha is 0")
+    check_indexable(alpha, path)
     n_entries = len(colors) + int(unquantized.any())
     if n_entries > 256:
         raise ImageFileError(
