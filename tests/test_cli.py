@@ -390,6 +390,7 @@ def test_report_says_one_colour_not_one_colours(tmp_path: Path) -> None:
         (("-o", "a.png", "--out-dir", "."), ("not allowed with",)),
         (("--out-dir", "missing"), ("missing", "no such folder")),
         (("--jobs", "0"), ("--jobs",)),
+        (("--seed", "-1"), ("--seed",)),
         (("--palette-in", "nope.gpl"), ("--palette-in",)),
         (("--indexed", "-k", "300"), ("--indexed", "256")),
         (("--indexed", "-o", "x.jpg"), ("--indexed",)),

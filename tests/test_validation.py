@@ -137,6 +137,10 @@ BAD_FIT_ARGUMENTS = [
     pytest.param(RGB, 4, {"max_iter": 2.5}, "max_iter", id="max_iter=2.5"),
     pytest.param(RGB, 4, {"tol": -0.1}, "tol", id="tol=-0.1"),
     pytest.param(RGB, 4, {"tol": float("nan")}, "tol", id="tol=nan"),
+    pytest.param(RGB, 4, {"seed": -1}, "seed", id="seed=-1"),
+    pytest.param(RGB, 4, {"seed": 1.5}, "seed", id="seed=1.5"),
+    pytest.param(RGB, 4, {"seed": "0"}, "seed", id="seed-str"),
+    pytest.param(RGB, 4, {"seed": True}, "seed", id="seed=True"),
 ]
 
 

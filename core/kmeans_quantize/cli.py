@@ -244,6 +244,8 @@ def _plan(args: argparse.Namespace) -> list[Job]:
         raise UserError(f"--max-iter must be at least 1, got {args.max_iter}")
     if args.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.seed < 0:
+        raise UserError(f"--seed must be 0 or more, got {args.seed}")
     if args.output is not None and len(args.inputs) > 1:
         raise UserError("-o names one output; with several inputs use --out-dir")
     if args.out_dir is not None and not args.out_dir.is_dir():

@@ -105,6 +105,16 @@ def _check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
+def _check_seed(seed: object) -> int | np.random.Generator | None:
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be None, an integer >= 0 or a numpy Generator, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed}")
+    return int(seed)
+
+
 def _check_colors(name: str, colors: object, n_rows: int | None, data: PixelData) -> NDArray[Any]:
     """An array of colours given by the caller, in the image's dtype and value range."""
     array = np.asarray(colors)
@@ -210,6 +220,7 @@ def _fit(
     init = _check_init(init, n_colors - len(fixed), data)
     n_init = _check_positive_int("n_init", n_init)
     max_iter = _check_positive_int("max_iter", max_iter)
+    seed = _check_seed(seed)
     if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)) or not tol >= 0:
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
     if not data.selected.any():
@@ -424,7 +435,7 @@ def quantize(
         iteration, in clustering-space units: 8-bit sRGB steps for "rgb",
         CIE76 Delta E for "lab", Oklab x 100 for "oklab". Iteration also
         stops as soon as no pixel changes colour. 0 runs to full convergence.
-    seed : int, numpy Generator or None
+    seed : int >= 0, numpy Generator or None
         Seed for the initialisation; the same input, arguments and seed give
         byte-identical output. None draws fresh entropy.
     mask : bool array of shape (H, W), optional
