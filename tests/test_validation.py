@@ -164,8 +164,12 @@ def test_n_colors_limits_and_numpy_integers_accepted(n_colors) -> None:
 # --- apply_palette ----------------------------------------------------------------------------
 
 BAD_APPLY_ARGUMENTS = [
-    pytest.param(RGB, GRAY_PALETTE, {}, "palette", id="gray-palette-on-rgb"),
-    pytest.param(GRAY, RGB_PALETTE, {}, "palette", id="rgb-palette-on-gray"),
+    pytest.param(
+        RGB, GRAY_PALETTE, {}, "^a gray palette cannot be applied to an RGB image$", id="gray-palette-on-rgb"
+    ),
+    pytest.param(
+        GRAY, RGB_PALETTE, {}, "^an RGB palette cannot be applied to a gray image$", id="rgb-palette-on-gray"
+    ),
     pytest.param(GRAY[..., None], RGB_PALETTE, {}, "palette", id="rgb-palette-on-gray1"),
     pytest.param(RGBA_TRANSPARENT[..., [0, 3]], RGB_PALETTE, {}, "palette", id="rgb-palette-on-gray-alpha"),
     pytest.param(RGB, np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8), {}, "Palette", id="ndarray"),

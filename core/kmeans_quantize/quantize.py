@@ -509,9 +509,9 @@ def remap(
     data = prepare_pixels(pixels, mask)
     dither = _check_dither(dither)
     if palette.colors.shape[1] != data.n_color_channels:
-        kinds = {1: "gray", 3: "RGB"}
+        kinds = {1: "a gray", 3: "an RGB"}
         raise ValueError(
-            f"a {kinds[palette.colors.shape[1]]} palette cannot be applied to a "
+            f"{kinds[palette.colors.shape[1]]} palette cannot be applied to "
             f"{kinds[data.n_color_channels]} image"
         )
     colors = palette.colors
