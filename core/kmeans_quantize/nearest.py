@@ -41,8 +41,13 @@ IndexArray = NDArray[np.intp]
 CHUNK_ELEMENTS = 1 << 17
 
 
+def _chunk_rows(n_cols: int) -> int:
+    """Rows per block of ``n_cols`` columns that keep the block within :data:`CHUNK_ELEMENTS`."""
+    return max(1, CHUNK_ELEMENTS // max(1, n_cols))
+
+
 def _chunks(n_rows: int, n_cols: int) -> Iterator[slice]:
-    step = max(1, CHUNK_ELEMENTS // max(1, n_cols))
+    step = _chunk_rows(n_cols)
     for start in range(0, n_rows, step):
         yield slice(start, min(start + step, n_rows))
 
@@ -110,7 +115,7 @@ def nearest_full(points: FloatArray, centers: FloatArray) -> Ranking:
     nearest_sq = np.empty(n)
     second_sq = np.empty(n)
     rest_sq = np.full(n, np.inf)
-    buffer = np.empty((max(1, min(n, CHUNK_ELEMENTS // max(1, k))), k))
+    buffer = np.empty((max(1, min(n, _chunk_rows(k))), k))
     for rows in _chunks(n, k):
         dist = squared_distances(points[rows], centers, out=buffer)
         labels[rows], nearest_sq[rows] = _pop_min(dist)
@@ -206,7 +211,7 @@ def search_near(
     second_sq = np.empty(n)
     third_sq = np.empty(n)
     n_dims = points.shape[1]
-    step = max(1, CHUNK_ELEMENTS // (m * n_dims))
+    step = _chunk_rows(m * n_dims)
     gathered = np.empty((min(n, step), n_dims * m))
     dist_buffer = np.empty((min(n, step), m))
     for rows in _chunks(n, m * n_dims):
