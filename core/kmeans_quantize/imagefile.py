@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -20,6 +21,7 @@ __all__ = [
     "write_indexed",
     "check_indexable",
     "INDEXED_FORMATS",
+    "DEFAULT_MAX_PIXELS",
 ]
 
 #: Formats that can hold a palette (P-mode) image.
@@ -32,32 +34,67 @@ class ImageFileError(ValueError):
     """An image file that cannot be read or written, said in one line."""
 
 
-def read_image(path: Path) -> NDArray[Any]:
-    """Read ``path`` as a numpy array quantize accepts.
+#: Largest image read_image opens by default, in pixels: 24 MP photos are common, and k-means on
+#: 100 MP needs a few GB (memory grows about linearly: benchmarks/results/memory.md). A file whose
+#: header claims more is refused before its pixels are decoded (a decompression bomb is a small
+#: file claiming a huge size).
+DEFAULT_MAX_PIXELS = 100_000_000
+
+#: Pillow modes of 32-bit integer pixels: no defined white point, so no way to quantize them
+#: without guessing their range.
+_INT32_MODES = ("I", "I;32", "I;32B", "I;32L", "I;32S", "I;32BS", "I;32LS")
+
+
+def read_image(
+    source: Path | BinaryIO, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, name: str | None = None
+) -> NDArray[Any]:
+    """Read an image file as a numpy array quantize accepts.
 
     8-bit images come back as uint8 gray, gray + alpha, RGB or RGBA; 16-bit
     PNG/TIFF as uint16 (colour ones through pypng and tifffile: Pillow has no
     16-bit RGB mode); 32-bit float gray TIFF as float32. Palette, CMYK and
     other modes are converted to RGB (RGBA if they carry alpha). Of a
-    multi-page TIFF, the first page is read; animations (GIF, PNG, WebP) are
-    refused rather than cut to their first frame.
+    multi-page TIFF, the first page is read; animations (GIF, PNG, WebP) and
+    32-bit integer images are refused.
+
+    Parameters
+    ----------
+    source : Path or binary file
+        The file, or an open binary stream (for example standard input, read into
+        a :class:`io.BytesIO`: it must be seekable).
+    max_pixels : int or None
+        Refuse an image of more pixels than this (width x height) before decoding it;
+        None: no limit.
+    name : str, optional
+        What error messages call the image (default: ``source`` as a path).
     """
     from PIL import Image, UnidentifiedImageError
 
+    label = name if name is not None else str(source)
+    # Pillow's own bomb check warns above one limit and raises above twice it; ours replaces it
+    # with one limit and one message, so it is switched off while the header is read.
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
+            _check_size(image.size, max_pixels, label)
             if getattr(image, "is_animated", False) and image.format in ANIMATION_FORMATS:
                 raise ImageFileError(
-                    f"{path}: an animation ({image.n_frames} frames) cannot be quantized as one image; "
+                    f"{label}: an animation ({image.n_frames} frames) cannot be quantized as one image; "
                     "quantize its frames as separate images (with --shared-palette for one palette)"
                 )
-            deep = _read_deep_color(path, image)
+            deep = _read_deep_color(source, image)
             if deep is not None:
                 return deep
             image.load()
             mode = image.mode
-            if mode in ("I;16", "I;16B", "I;16L"):
-                return np.asarray(image, dtype=np.uint16)
+            if mode in ("I;16", "I;16B", "I;16L") or (mode == "I" and image.format == "PNG"):
+                return np.asarray(image, dtype=np.uint16)  # older Pillows open 16-bit gray PNG as "I"
+            if mode in _INT32_MODES:
+                raise ImageFileError(
+                    f"{label}: 32-bit integer pixels are not supported (they have no defined white); "
+                    "save the image with 8 or 16 bits per channel, or as 32-bit float"
+                )
             if mode == "F":
                 return np.asarray(image, dtype=np.float32)
             if mode not in ("L", "LA", "RGB", "RGBA"):
@@ -65,81 +102,127 @@ def read_image(path: Path) -> NDArray[Any]:
                 image = image.convert("RGBA" if has_alpha else "RGB")
             return np.asarray(image)
     except FileNotFoundError:
-        raise ImageFileError(f"{path}: no such file") from None
+        raise ImageFileError(f"{label}: no such file") from None
     except IsADirectoryError:
-        raise ImageFileError(f"{path}: is a folder, not an image") from None
+        raise ImageFileError(f"{label}: is a folder, not an image") from None
     except UnidentifiedImageError:
-        raise ImageFileError(f"{path}: not an image file Pillow can read") from None
+        raise ImageFileError(f"{label}: not an image file Pillow can read") from None
     except OSError as error:
-        raise ImageFileError(f"{path}: cannot read: {error}") from None
+        raise ImageFileError(f"{label}: cannot read: {error}") from None
+    except MemoryError:
+        raise ImageFileError(f"{label}: not enough memory to read it") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
 
 
-def _read_deep_color(path: Path, image: Any) -> NDArray[np.uint16] | None:
+def _check_size(size: tuple[int, int], max_pixels: int | None, label: str) -> None:
+    width, height = size
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageFileError(
+            f"{label}: {width} x {height} is {width * height / 1e6:,.0f} MP, more than the limit of "
+            f"{max_pixels / 1e6:,.0f} MP (raise it with --max-megapixels)"
+        )
+
+
+def _read_deep_color(source: Path | BinaryIO, image: Any) -> NDArray[np.uint16] | None:
     """A 16-bit RGB(A) PNG or TIFF as uint16, or None for any other image."""
     if image.format == "PNG":
-        with open(path, "rb") as handle:
-            header = handle.read(26)
         # IHDR: bit depth at byte 24, colour type at 25 (2 = RGB, 6 = RGBA).
+        header = _head(source, 26)
         if header[24] != 16 or header[25] not in (2, 6):
             return None
         import png  # pypng: pure Python, imported only for this case
 
-        width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+        reader = png.Reader(filename=str(source)) if isinstance(source, Path) else png.Reader(file=source)
+        width, height, rows, info = reader.asDirect()
         channels = info["planes"]
         return np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, channels)
     if image.format == "TIFF" and image.tag_v2.get(258, (8,))[0] == 16 and image.tag_v2.get(277, 1) in (3, 4):
         import tifffile
 
-        pixels: NDArray[np.uint16] = np.asarray(tifffile.imread(path), dtype=np.uint16)
+        if not isinstance(source, Path):
+            source.seek(0)
+        pixels: NDArray[np.uint16] = np.asarray(tifffile.imread(source), dtype=np.uint16)
         return pixels
     return None
 
 
-def output_format(path: Path) -> str:
-    """Pillow's format name for the suffix of ``path``."""
+def _head(source: Path | BinaryIO, size: int) -> bytes:
+    """The first ``size`` bytes of a file; a stream is left at its start."""
+    if isinstance(source, Path):
+        with open(source, "rb") as handle:
+            return handle.read(size)
+    source.seek(0)
+    head = source.read(size)
+    source.seek(0)
+    return head
+
+
+def output_format(target: Path | BinaryIO, format: str | None = None) -> str:
+    """Pillow's format name for ``format`` (a file suffix such as ``"png"`` or ``".jpg"``), or
+    for the suffix of ``target`` when ``format`` is None; a stream is PNG by default."""
     from PIL import Image
 
-    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if format is not None:
+        suffix = "." + format.lower().lstrip(".")
+    elif isinstance(target, Path):
+        suffix = target.suffix.lower()
+    else:
+        suffix = ".png"
+    fmt = Image.registered_extensions().get(suffix)
     if fmt is None:
+        where = f"{target}: " if isinstance(target, Path) else ""
         raise ImageFileError(
-            f"{path}: unknown image format {path.suffix!r}; use .png, .jpg, .bmp, .tif, .webp, .gif, ..."
+            f"{where}unknown image format {suffix!r}; use .png, .jpg, .bmp, .tif, .webp, .gif, ..."
         )
     return fmt
 
 
-def _save(image: Any, path: Path, fmt: str, **options: Any) -> None:
+def _emit(target: Path | BinaryIO, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file atomically through ``write``, or all of it at once to a stream."""
+    if not isinstance(target, Path):
+        buffer = io.BytesIO()
+        write(buffer)
+        target.write(buffer.getvalue())
+        target.flush()
+        return
     try:
-        atomic_write(path, lambda handle: image.save(handle, format=fmt, **options))
+        atomic_write(target, write)
     except OSError as error:
-        raise ImageFileError(f"{path}: cannot write: {error}") from None
+        raise ImageFileError(f"{target}: cannot write: {error.strerror or error}") from None
 
 
-def write_image(pixels: NDArray[Any], path: Path) -> None:
-    """Write ``pixels`` to ``path`` (format from the suffix), atomically.
+def _save(image: Any, target: Path | BinaryIO, fmt: str, **options: Any) -> None:
+    _emit(target, lambda handle: image.save(handle, format=fmt, **options))
 
-    Alpha is dropped for formats without it (JPEG, BMP); 16-bit gray is kept
-    where the format stores it (PNG, TIFF) and reduced to 8 bits elsewhere.
-    Floats (in [0, 1]) are kept in TIFF, stored with 16 bits in PNG and 8
-    bits elsewhere.
+
+def write_image(pixels: NDArray[Any], target: Path | BinaryIO, format: str | None = None) -> None:
+    """Write ``pixels`` to a file, atomically, or to a binary stream.
+
+    The format is ``format`` (a suffix such as ``"png"``) or else the suffix of
+    ``target`` (PNG for a stream). Alpha is dropped for formats without it (JPEG,
+    BMP); 16-bit gray is kept where the format stores it (PNG, TIFF) and reduced to
+    8 bits elsewhere. Floats (in [0, 1]) are kept in TIFF, stored with 16 bits in
+    PNG and 8 bits elsewhere.
     """
     from PIL import Image
 
-    fmt = output_format(path)
+    fmt = output_format(target, format)
     if pixels.dtype.kind == "f" and fmt != "TIFF":
         pixels = from_unit(pixels, np.dtype(np.uint16 if fmt == "PNG" else np.uint8))
     if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
         pixels = from_unit(to_unit(pixels, pixels.dtype), np.dtype(np.uint8))
     if pixels.dtype == np.uint16 and pixels.ndim == 3 and pixels.shape[2] in (3, 4):
-        _write_deep_color(pixels, path, fmt)
+        _write_deep_color(pixels, target, fmt)
         return
     image = Image.fromarray(pixels)
     if image.mode in ("RGBA", "LA") and fmt in ("JPEG", "BMP"):
         image = image.convert(image.mode[:-1])
-    _save(image, path, fmt)
+    _save(image, target, fmt)
 
 
-def _write_deep_color(pixels: NDArray[np.uint16], path: Path, fmt: str) -> None:
-    """16-bit RGB(A) as PNG (pypng) or TIFF (tifffile), atomically."""
+def _write_deep_color(pixels: NDArray[np.uint16], target: Path | BinaryIO, fmt: str) -> None:
+    """16-bit RGB(A) as PNG (pypng) or TIFF (tifffile)."""
     height, width, channels = pixels.shape
 
     def write_png(handle: BinaryIO) -> None:
@@ -156,13 +239,10 @@ def _write_deep_color(pixels: NDArray[np.uint16], path: Path, fmt: str) -> None:
         tifffile.imwrite(buffer, pixels, photometric="rgb")
         handle.write(buffer.getvalue())
 
-    try:
-        atomic_write(path, write_png if fmt == "PNG" else write_tiff)
-    except OSError as error:
-        raise ImageFileError(f"{path}: cannot write: {error}") from None
+    _emit(target, write_png if fmt == "PNG" else write_tiff)
 
 
-def check_indexable(alpha: NDArray[Any] | None, path: Path) -> None:
+def check_indexable(alpha: NDArray[Any] | None, path: Path | str) -> None:
     """Raise :class:`ImageFileError` unless every pixel is fully transparent or fully opaque.
 
     An indexed image stores one colour per pixel and at most one transparent
@@ -175,8 +255,17 @@ def check_indexable(alpha: NDArray[Any] | None, path: Path) -> None:
         )
 
 
-def write_indexed(labels: NDArray[np.intp], palette: Palette, alpha: NDArray[Any] | None, path: Path) -> None:
+def write_indexed(
+    labels: NDArray[np.intp],
+    palette: Palette,
+    alpha: NDArray[Any] | None,
+    path: Path | BinaryIO,
+    format: str | None = None,
+) -> None:
     """Write a palette-based (P-mode) PNG or GIF: one byte per pixel.
+
+    ``path`` is a file (written atomically) or a binary stream; the format is
+    ``format`` or else the file's suffix, as for :func:`write_image`.
 
     ``labels`` are palette indices (-1 for pixels that were not quantized,
     which must be exactly the fully transparent ones); those get one extra,
@@ -184,20 +273,21 @@ def write_indexed(labels: NDArray[np.intp], palette: Palette, alpha: NDArray[Any
     """
     from PIL import Image
 
-    fmt = output_format(path)
+    fmt = output_format(path, format)
+    name = path if isinstance(path, Path) else "<stream>"
     if fmt not in INDEXED_FORMATS:
-        raise ImageFileError(f"{path}: indexed output needs .png or .gif, not {path.suffix!r}")
+        raise ImageFileError(f"{name}: indexed output needs PNG or GIF, not {fmt}")
     colors = from_unit(to_unit(palette.colors, palette.colors.dtype), np.dtype(np.uint8))
     if colors.shape[1] == 1:
         colors = np.repeat(colors, 3, axis=1)
     unquantized = labels < 0
     if alpha is not None and not np.array_equal(unquantized, alpha == 0):
         raise ValueError("labels must be -1 exactly where alpha is 0")
-    check_indexable(alpha, path)
+    check_indexable(alpha, name)
     n_entries = len(colors) + int(unquantized.any())
     if n_entries > 256:
         raise ImageFileError(
-            f"{path}: an indexed image holds at most 256 colours, this one needs {n_entries}"
+            f"{name}: an indexed image holds at most 256 colours, this one needs {n_entries}"
         )
     indices = np.where(unquantized, len(colors), labels).astype(np.uint8)
     height, width = indices.shape
