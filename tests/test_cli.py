@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -520,3 +521,309 @@ def test_palette_out_is_checked_before_any_work(rgb_png: Path, tmp_path: Path) -
         assert_one_line_error(process, *words)
     assert listing(tmp_path) == ["in.png", "kept.gpl"]
     assert (tmp_path / "kept.gpl").read_text() == "GIMP Palette\n"
+
+
+# --- nothing read is ever written, nothing is written twice (checked before any work) ---------
+
+
+def test_an_output_that_is_another_input_is_refused_even_with_force(tmp_path: Path) -> None:
+    """``kmeans-quantize *.png --force`` run twice in a folder: ``a.k8.png`` is an input and the
+    output of ``a.png``. It must not be overwritten (and then quantized again)."""
+    first = write_png(tmp_path / "a.png", photo(seed=1))
+    second = write_png(tmp_path / "a.k8.png", photo(seed=2))
+    before = second.read_bytes()
+    for jobs in ("1", "2"):
+        process = run_cli(first, second, "--force", "-j", jobs, cwd=tmp_path)
+        assert_one_line_error(process, "a.k8.png", "output of", "input")
+        assert second.read_bytes() == before
+        assert listing(tmp_path) == ["a.k8.png", "a.png"]
+
+
+@pytest.mark.parametrize("link", ["symbolic", "hard"])
+def test_an_output_that_is_a_link_to_an_input_is_refused(rgb_png: Path, tmp_path: Path, link: str) -> None:
+    alias = tmp_path / "alias.png"
+    if link == "symbolic":
+        alias.symlink_to(rgb_png)
+    else:
+        os.link(rgb_png, alias)
+    before = rgb_png.read_bytes()
+    process = run_cli(rgb_png, "-k", "4", "-o", alias, "--force", cwd=tmp_path)
+    assert_one_line_error(process, "alias.png", "input")
+    assert rgb_png.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        pytest.param(
+            ["a.png", "a.k2.png", "-k", "2", "--shared-palette", "--out-dir", "."],
+            ("a.k2.png", "output of a.png", "input"),
+            id="shared-palette-output-is-an-input",
+        ),
+        pytest.param(
+            ["a.png", "a.k2.png", "--palette-in", "p.gpl", "--out-dir", "."],
+            ("a.k2.png", "output of a.png", "input"),
+            id="palette-in-output-is-an-input",
+        ),
+        pytest.param(
+            ["a.png", "-k", "4", "--palette-out", "a.png"],
+            ("a.png", "--palette-out", "input"),
+            id="palette-out-is-the-input",
+        ),
+        pytest.param(
+            ["a.png", "-k", "4", "-o", "out.png", "--palette-out", "out.png"],
+            ("out.png", "--palette-out", "output of a.png"),
+            id="palette-out-is-the-output",
+        ),
+        pytest.param(
+            ["a.png", "--palette-in", "p.gpl", "--palette-out", "p.gpl"],
+            ("p.gpl", "--palette-out", "--palette-in"),
+            id="palette-out-is-the-palette-in",
+        ),
+    ],
+)
+def test_no_mode_writes_a_file_it_reads_or_one_file_twice(
+    tmp_path: Path, args: list[str], words: tuple[str, ...]
+) -> None:
+    """Every mode (plain, --shared-palette, --palette-in) and every written file (images,
+    --palette-out) follows the rule, whatever --force says; nothing at all is written."""
+    write_png(tmp_path / "a.png", photo(seed=1))
+    write_png(tmp_path / "a.k2.png", photo(seed=2))
+    (tmp_path / "out.png").write_bytes(b"kept")
+    (tmp_path / "p.gpl").write_text("GIMP Palette\n  0   0   0\n255 255 255\n")
+    before = {name: (tmp_path / name).read_bytes() for name in listing(tmp_path)}
+    process = run_cli(*args, "--force", cwd=tmp_path)
+    assert_one_line_error(process, *words)
+    assert {name: (tmp_path / name).read_bytes() for name in listing(tmp_path)} == before
+
+
+# --- outputs that cannot hold the result, and mistakes found only after the work -------------
+
+
+def gif_with_png_header_claiming(path: Path, width: int, height: int) -> Path:
+    """A tiny real PNG whose header claims ``width`` x ``height`` (a decompression bomb's trick)."""
+    import struct
+    import zlib
+
+    write_png(path, photo(4, 4))
+    data = bytearray(path.read_bytes())
+    # IHDR: length (4), type (4), width (4), height (4) ... then its CRC over type + data (13 bytes)
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_decompression_bomb_is_one_line_and_the_other_inputs_finish(tmp_path: Path, jobs: str) -> None:
+    bomb = gif_with_png_header_claiming(tmp_path / "bomb.png", 100_000, 100_000)
+    good = write_png(tmp_path / "good.png", photo())
+    process = run_cli(bomb, good, "-k", "4", "-j", jobs, cwd=tmp_path)
+    assert process.returncode == 1
+    assert "Traceback" not in process.stderr
+    assert "bomb.png" in process.stderr and "--max-megapixels" in process.stderr, process.stderr
+    assert (tmp_path / "good.k4.png").exists()
+    assert not (tmp_path / "bomb.k4.png").exists()
+
+
+def test_the_pixel_limit_is_documented_and_can_be_raised(tmp_path: Path) -> None:
+    """A header claiming 108 MP is refused by the default limit of 100 MP, not decoded with a
+    raw warning; raising the limit lets it be read (and this one then fails as the fake it is)."""
+    claim = gif_with_png_header_claiming(tmp_path / "claim.png", 12_000, 9_000)
+    refused = run_cli(claim, "-k", "4", cwd=tmp_path)
+    assert_one_line_error(refused, "claim.png", "108 MP", "100 MP", "--max-megapixels")
+    allowed = run_cli(claim, "-k", "4", "--max-megapixels", "200", cwd=tmp_path)
+    assert_one_line_error(allowed, "claim.png")
+    assert "--max-megapixels" not in allowed.stderr and "Warning" not in allowed.stderr
+
+
+def test_a_32_bit_integer_tiff_is_refused_not_clipped_to_8_bits(tmp_path: Path) -> None:
+    values = (np.arange(24 * 32, dtype=np.int32) * 5_000).reshape(24, 32)
+    source = tmp_path / "deep.tif"
+    Image.fromarray(values).save(source)
+    with Image.open(source) as image:
+        assert image.mode == "I"
+    process = run_cli(source, "-k", "4", cwd=tmp_path)
+    assert_one_line_error(process, "deep.tif", "32-bit integer")
+    assert listing(tmp_path) == ["deep.tif"]
+
+
+def test_gif_with_more_than_256_colours_is_refused_before_work(tmp_path: Path) -> None:
+    source = write_png(tmp_path / "in.png", photo(64, 64))
+    process = run_cli(source, "-k", "300", "-o", "out.gif", cwd=tmp_path)
+    assert_one_line_error(process, "out.gif", "GIF", "256")
+    assert listing(tmp_path) == ["in.png"]
+
+
+def test_gif_keeps_the_exact_palette_and_binary_transparency(tmp_path: Path) -> None:
+    """A GIF is a palette image: it is written from the labels, as --indexed does, so Pillow
+    never quantizes it a second time (RGBA input used to lose about a third of its colours)."""
+    pixels = np.dstack([photo(48, 64, seed=8), np.full((48, 64), 255, dtype=np.uint8)])
+    pixels[:, :10, 3] = 0
+    source = write_png(tmp_path / "sprite.png", pixels)
+    assert run_cli(source, "-k", "200", "-o", "out.png", cwd=tmp_path).returncode == 0
+    process = run_cli(source, "-k", "200", "-o", "out.gif", cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    png_pixels, _, _ = read(tmp_path / "out.png")
+    with Image.open(tmp_path / "out.gif") as image:
+        gif_pixels = np.asarray(image.convert("RGBA"))
+    visible = png_pixels[..., 3] > 0
+    np.testing.assert_array_equal(gif_pixels[..., 3] > 0, visible)
+    np.testing.assert_array_equal(gif_pixels[visible][:, :3], png_pixels[visible][:, :3])
+
+
+def test_gif_refuses_partial_transparency_and_says_what_works(tmp_path: Path) -> None:
+    pixels = np.dstack([photo(seed=5), np.full((24, 32), 128, dtype=np.uint8)])
+    source = write_png(tmp_path / "glass.png", pixels)
+    process = run_cli(source, "-k", "4", "-o", "out.gif", cwd=tmp_path)
+    assert_one_line_error(process, "out.gif", "partial transparency", "PNG")
+    assert listing(tmp_path) == ["glass.png"]
+
+
+def test_palette_in_with_palette_out_saves_the_palette(tmp_path: Path) -> None:
+    source = write_png(tmp_path / "in.png", photo())
+    (tmp_path / "bw.hex").write_text("#000000\n#ffffff\n")
+    process = run_cli(
+        source, "--palette-in", "bw.hex", "--palette-out", "bw.gpl", "-o", "out.png", cwd=tmp_path
+    )
+    assert process.returncode == 0, process.stderr
+    rows = [line.split()[:3] for line in (tmp_path / "bw.gpl").read_text().splitlines()[4:]]
+    assert rows == [["0", "0", "0"], ["255", "255", "255"]]
+
+
+def test_palette_in_with_k_is_refused_not_ignored(rgb_png: Path, tmp_path: Path) -> None:
+    (tmp_path / "bw.hex").write_text("#000000\n#ffffff\n")
+    process = run_cli(rgb_png, "--palette-in", "bw.hex", "-k", "8", cwd=tmp_path)
+    assert_one_line_error(process, "--palette-in", "-k")
+    assert listing(tmp_path) == ["bw.hex", "in.png"]
+
+
+def test_indexed_with_transparency_and_256_colours_is_refused_before_work(tmp_path: Path) -> None:
+    pixels = np.dstack([photo(64, 64, seed=6), np.full((64, 64), 255, dtype=np.uint8)])
+    pixels[:4, :, 3] = 0
+    source = write_png(tmp_path / "sprite.png", pixels)
+    process = run_cli(source, "-k", "256", "--indexed", "-o", "out.png", cwd=tmp_path)
+    assert_one_line_error(process, "sprite.png", "transparent", "-k 255")
+    assert listing(tmp_path) == ["sprite.png"]
+
+
+def test_a_palette_in_too_big_for_indexed_is_refused_before_work(rgb_png: Path, tmp_path: Path) -> None:
+    codes = [f"#{index:06x}" for index in range(0, 300 * 997, 997)]
+    (tmp_path / "big.hex").write_text("\n".join(codes) + "\n")
+    process = run_cli(rgb_png, "--palette-in", "big.hex", "--indexed", "-o", "out.png", cwd=tmp_path)
+    assert_one_line_error(process, "--indexed", "256", "300")
+    assert listing(tmp_path) == ["big.hex", "in.png"]
+
+
+def test_a_swatch_too_wide_for_palette_out_png_is_refused_before_work(rgb_png: Path, tmp_path: Path) -> None:
+    """The image used to be written, and the run failed afterwards on the palette."""
+    process = run_cli(rgb_png, "-k", "600", "--palette-out", "p.png", "-o", "out.png", cwd=tmp_path)
+    assert_one_line_error(process, "--palette-out", "512")
+    assert listing(tmp_path) == ["in.png"]
+
+
+def test_fixed_colour_mistakes_are_caught_once_in_command_line_words(tmp_path: Path) -> None:
+    inputs = [write_png(tmp_path / f"in{index}.png", photo(seed=index)) for index in range(2)]
+    for fixed, words in (
+        ("#000000,#ffffff,#000000", ("#000000", "twice")),
+        ("#000000,#ffffff,#ff0000", ("3", "-k 2")),
+    ):
+        process = run_cli(*inputs, "-k", "2", "--fixed-colors", fixed, "--out-dir", ".", cwd=tmp_path)
+        assert_one_line_error(process, "--fixed-colors", *words)
+        assert "n_colors" not in process.stderr
+    assert listing(tmp_path) == ["in0.png", "in1.png"]
+
+
+def test_a_fully_transparent_image_is_explained_in_command_line_words(tmp_path: Path) -> None:
+    source = write_png(tmp_path / "empty.png", np.zeros((8, 8, 4), dtype=np.uint8))
+    process = run_cli(source, "-k", "4", cwd=tmp_path)
+    assert_one_line_error(process, "empty.png", "fully transparent")
+    assert "mask" not in process.stderr
+
+
+@pytest.mark.parametrize("option", ["-o", "--palette-out"])
+def test_a_write_error_names_the_destination_not_a_temporary_or_the_input(
+    rgb_png: Path, tmp_path: Path, option: str
+) -> None:
+    """A name one character too long for the file system: the write fails on every machine, as
+    root too (which no folder permission stops)."""
+    destination = "y" * 252 + (".png" if option == "-o" else ".gpl")
+    args = ["-o", destination] if option == "-o" else ["-o", "out.png", "--palette-out", destination]
+    process = run_cli(rgb_png, "-k", "4", *args, cwd=tmp_path)
+    assert_one_line_error(process, destination, "cannot write")
+    assert ".tmp" not in process.stderr
+    assert "in.png" not in process.stderr
+    assert not [name for name in listing(tmp_path) if name.endswith(".tmp")]
+
+
+def test_a_long_but_valid_output_name_is_written(rgb_png: Path, tmp_path: Path) -> None:
+    """255 bytes is a valid name; its temporary file's name must not be longer than that."""
+    destination = "y" * 251 + ".png"
+    process = run_cli(rgb_png, "-k", "4", "-o", destination, cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    assert listing(tmp_path) == sorted(["in.png", destination])
+
+
+# --- standard input and output -----------------------------------------------------------------
+
+
+def test_standard_input_to_standard_output(rgb_png: Path, tmp_path: Path) -> None:
+    """``cat a.png | kmeans-quantize - -o - > b.png``, as pngquant users expect."""
+    process = subprocess.run(
+        [sys.executable, "-m", "kmeans_quantize", "-", "-o", "-", "-k", "4", "--report"],
+        input=rgb_png.read_bytes(),
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert process.returncode == 0, process.stderr
+    (tmp_path / "piped.png").write_bytes(process.stdout)
+    piped, mode, _ = read(tmp_path / "piped.png")
+    assert mode == "RGB"
+    np.testing.assert_array_equal(piped, quantize(read(rgb_png)[0], 4, seed=0).image)
+    assert b"<stdout>: 4 colours" in process.stderr  # the report stays off the image's stream
+    assert listing(tmp_path) == ["in.png", "piped.png"]
+
+
+@pytest.mark.parametrize(
+    ("args", "mode"), [(["-o", "-", "--format", "gif"], "P"), ([], "RGB")], ids=["gif", "default"]
+)
+def test_standard_output_format(rgb_png: Path, tmp_path: Path, args: list[str], mode: str) -> None:
+    """Input ``-`` without -o writes standard output too; --format picks the format (PNG by default)."""
+    process = subprocess.run(
+        [sys.executable, "-m", "kmeans_quantize", "-", "-k", "4", *args],
+        input=rgb_png.read_bytes(),
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert process.returncode == 0, process.stderr
+    with Image.open(io.BytesIO(process.stdout)) as image:
+        assert image.mode == mode
+        assert image.format == ("GIF" if args else "PNG")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["-", "--out-dir", "."], ("standard input", "-o")),
+        (["-", "-", "-o", "-"], ("standard input",)),
+        (["in.png", "--format", "gif"], ("--format", "standard output")),
+    ],
+    ids=["stdin-out-dir", "stdin-twice", "format-for-a-file"],
+)
+def test_standard_stream_mistakes_are_one_line(
+    rgb_png: Path, tmp_path: Path, args: list[str], words: tuple[str, ...]
+) -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "kmeans_quantize", *args],
+        input=b"",
+        capture_output=True,
+        text=False,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert process.returncode == 1
+    stderr = process.stderr.decode()
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert all(word in stderr for word in words), stderr
