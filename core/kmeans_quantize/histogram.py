@@ -112,7 +112,7 @@ def binned_means(
         cells = (hist.colors >> (8 * hist.colors.dtype.itemsize - bits)).astype(np.int64)
     else:
         cells = np.minimum((unit * (1 << bits)).astype(np.int64), (1 << bits) - 1)
-    key = np.zeros(len(hist), dtype=np.int64)
+    key: NDArray[np.int64] = np.zeros(len(hist), dtype=np.int64)
     for channel in range(cells.shape[1]):
         key = (key << bits) | cells[:, channel]
     means, counts, group = group_means(unit, hist.counts.astype(np.float64), key)
@@ -129,7 +129,8 @@ def group_means(
     """
     _, group = np.unique(key, return_inverse=True)
     group = group.reshape(-1)
-    totals = np.bincount(group, weights=weights)
+    # Weighted counts are float64; asarray (no copy) says so for the stubs that type them as integers.
+    totals = np.asarray(np.bincount(group, weights=weights), dtype=np.float64)
     means = np.stack(
         [np.bincount(group, weights=weights * values[:, c]) / totals for c in range(values.shape[1])], axis=1
     )

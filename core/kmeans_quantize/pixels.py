@@ -44,7 +44,7 @@ class PixelData:
     selected: NDArray[np.bool_]
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         return self.image.dtype
 
     @property
@@ -128,17 +128,17 @@ def prepare_pixels(pixels: object, mask: object | None = None) -> PixelData:
     return PixelData(image=image, colors=colors, alpha=alpha, selected=selected)
 
 
-def max_value(dtype: np.dtype) -> float:
+def max_value(dtype: np.dtype[Any]) -> float:
     """Largest stored value of ``dtype``: 255, 65535, or 1.0 for floats."""
     return float(np.iinfo(dtype).max) if dtype.kind == "u" else 1.0
 
 
-def to_unit(values: NDArray[Any], dtype: np.dtype) -> NDArray[np.float64]:
+def to_unit(values: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[np.float64]:
     """Scale values stored as ``dtype`` to floats in ``[0, 1]``."""
     return np.asarray(values, dtype=np.float64) / max_value(dtype)
 
 
-def from_unit(unit: NDArray[Any], dtype: np.dtype) -> NDArray[Any]:
+def from_unit(unit: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
     """Scale floats in ``[0, 1]`` (clipped) to ``dtype``, rounding integer types."""
     clipped = np.clip(unit, 0.0, 1.0)
     if dtype.kind == "u":

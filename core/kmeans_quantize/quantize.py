@@ -153,7 +153,7 @@ def _check_fixed(fixed_colors: object, n_colors: int, data: PixelData) -> NDArra
 
 
 def _fit_points(
-    hist: ColorHistogram, dtype: np.dtype, color_space: str
+    hist: ColorHistogram, dtype: np.dtype[Any], color_space: str
 ) -> tuple[WeightedPoints, NDArray[np.intp] | None]:
     """The weighted points k-means runs on, and the point of each histogram colour.
 
