@@ -179,11 +179,15 @@ def _run_kmeans(
     seed: int | np.random.Generator | None,
     progress: ProgressCallback | None,
 ) -> KMeansFit:
+    """k-means on ``points``; the first ``len(fixed)`` centres of the fit are the fixed colours, unmoved."""
     fixed_points = encode(fixed, data.dtype, color_space)
     if len(points) + len(fixed) <= n_colors:
-        # No more points than colours (10-bit cells of a uint16/float image).
-        centers = np.unique(np.concatenate([fixed_points, points.points]), axis=0)
-        return lloyd(points, centers, max_iter=1)
+        # No more points than colours (10-bit cells of a uint16/float image): every point is a
+        # centre, after the fixed ones (a point on a fixed colour is left to it, so the centres
+        # stay distinct).
+        on_fixed = (points.points[:, None, :] == fixed_points[None, :, :]).all(axis=2).any(axis=1)
+        centers = np.concatenate([fixed_points, points.points[~on_fixed]])
+        return lloyd(points, centers, max_iter=1, n_fixed=len(fixed))
     start = None
     if isinstance(init, str):
         rng = np.random.default_rng(seed)
@@ -253,7 +257,7 @@ def _fit(
     # the nearest. Ties go to the colour that sorts first (as in apply_palette),
     # so the centres are put in that order first; equal colours end up adjacent.
     rounded = decode(fit.centers, data.dtype, color_space)
-    rounded[: len(fixed)] = fixed  # exactly as given, whatever the space's rounding
+    rounded[: len(fixed)] = fixed  # exactly as given (the fit keeps them first), whatever the rounding
     order = np.lexsort(rounded.T[::-1])
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
