@@ -429,6 +429,25 @@ def test_high_precision_matches_uint8_scale(dtype, color_space) -> None:
     assert high_error <= 1.1 * low_error + 1e-6
 
 
+@pytest.mark.parametrize(
+    ("dtype", "step"), [(np.dtype(np.uint16), 1 / 65535), (np.dtype(np.float32), 2.0**-24)], ids=str
+)
+def test_many_colours_in_a_few_10_bit_cells_are_fitted_as_well_as_in_8_bits(dtype, step) -> None:
+    """A deep image with more distinct colours than the fit's least number of points
+    (histogram.FIT_MIN_POINTS, 65536), in fewer 10-bit cells than K: the same content as an
+    8-bit image, one 8-bit step a step of the deep dtype (uint16 960 + value: 3 cells per
+    channel; float32 (960 + value) * 2**-24: one cell), gives K colours and the 8-bit image's
+    error, in steps of the content."""
+    values = np.random.default_rng(16).integers(0, 192, (400, 400, 3), dtype=np.uint8)
+    deep = ((960 + values.astype(np.float64)) * (1.0 if dtype.kind == "u" else step)).astype(dtype)
+    assert len(np.unique(deep.reshape(-1, 3), axis=0)) > 65536
+    result = quantize(deep, 32, seed=0)
+    assert len(result.palette) == 32
+    error_8 = ((quantize(values, 32, seed=0).image.astype(np.float64) - values) ** 2).mean()
+    error_deep = ((result.image.astype(np.float64) - deep) / max_value(dtype) / step) ** 2
+    assert error_deep.mean() <= 1.1 * error_8
+
+
 @space_param
 def test_few_colours_distinct_only_in_the_input_precision_are_returned_exactly(color_space) -> None:
     # 0 and a subnormal float32 become the same CIELAB point (16 + tiny - 16 == 0 in float64):

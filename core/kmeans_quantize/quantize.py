@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .dither import dither_labels
-from .histogram import ColorHistogram, binned_means, color_histogram
+from .histogram import ColorHistogram, color_histogram, fit_grid, fit_size
 from .initialization import initial_centers
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
 from .nearest import nearest
@@ -153,16 +153,19 @@ def _check_fixed(fixed_colors: object, n_colors: int, data: PixelData) -> NDArra
 
 
 def _fit_points(
-    hist: ColorHistogram, dtype: np.dtype[Any], color_space: str
+    hist: ColorHistogram, dtype: np.dtype[Any], color_space: str, n_colors: int
 ) -> tuple[WeightedPoints, NDArray[np.intp] | None]:
     """The weighted points k-means runs on, and the point of each histogram colour.
 
     8-bit images are fitted on their distinct colours (the second value is
-    then None: point i is colour i); others on 10-bit cells.
+    then None: point i is colour i); others on the coarsest grid of 10 bits
+    per channel or finer with enough cells (:func:`~.histogram.fit_grid`),
+    or on their distinct colours too when they have few or no grid has enough.
     """
-    if dtype == np.uint8:
+    grid = None if dtype == np.uint8 else fit_grid(hist, fit_size(n_colors))
+    if grid is None:
         return WeightedPoints(encode(hist.colors, dtype, color_space), hist.counts.astype(np.float64)), None
-    means, counts, cell = binned_means(hist)
+    means, counts, cell = grid
     return WeightedPoints(encode(means, np.dtype(np.float64), color_space), counts.astype(np.float64)), cell
 
 
@@ -182,7 +185,7 @@ def _run_kmeans(
     """k-means on ``points``; the first ``len(fixed)`` centres of the fit are the fixed colours, unmoved."""
     fixed_points = encode(fixed, data.dtype, color_space)
     if len(points) + len(fixed) <= n_colors:
-        # No more points than colours (10-bit cells of a uint16/float image): every point is a
+        # No more points than colours (a grid's cells, or colours with fixed ones): every point is a
         # centre, after the fixed ones (a point on a fixed colour is left to it, so the centres
         # stay distinct).
         on_fixed = (points.points[:, None, :] == fixed_points[None, :, :]).all(axis=2).any(axis=1)
@@ -246,7 +249,7 @@ def _fit(
             hist_labels = index.reshape(-1)[: len(hist)]
             return _finish(hist, own_and_fixed, hist_labels, color_space, fixed, 0.0, 0, True)
 
-    points, cell = _fit_points(hist, data.dtype, color_space)
+    points, cell = _fit_points(hist, data.dtype, color_space, n_colors)
     fit = _run_kmeans(
         points, n_colors, init, fixed, data, color_space, n_init, max_iter, float(tol), seed, progress
     )
@@ -463,9 +466,12 @@ def quantize(
     Fully transparent pixels (alpha 0) are neither fitted nor changed; the
     alpha channel is copied unchanged. 8-bit images are clustered on their
     exact colour histogram, which gives the same result as clustering every
-    pixel. uint16 and float images are clustered on a histogram of 10 bits
-    per channel (each cell is the mean of its pixels); the final mapping of
-    pixels to the palette uses their full precision.
+    pixel. uint16 and float images are clustered on their exact histogram
+    too when it has at most 65,536 colours (or 4 per palette colour, if more);
+    beyond that on the coarsest histogram of 10, 12, 14... bits per channel
+    with at least that many cells (each cell is the mean of its pixels), so
+    values in a narrow range are fitted as finely as the same content in 8
+    bits. The final mapping of pixels to the palette uses their full precision.
     """
     data = prepare_pixels(pixels, mask)
     dither = _check_dither(dither)
