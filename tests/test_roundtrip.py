@@ -336,6 +336,24 @@ def test_quantize_equals_apply_palette_on_exact_ties(layout) -> None:
     np.testing.assert_array_equal(apply_palette(pixels, result.palette), result.image)
 
 
+# Float values this small are the same CIELAB point as 0 (L* = 116 f(Y) - 16 and 16 + tiny - 16
+# == 0 in float64), and as each other: only their stored values tell them apart.
+TINY_VALUES = [0.0, 1e-18, 1e-17, 6.052505e-39]
+
+
+@pytest.mark.parametrize("dtype", [np.dtype(np.float32), np.dtype(np.float64)], ids=str)
+@pytest.mark.parametrize("n_colors", [4, 6], ids=["k-means", "few-colours"])
+def test_quantize_equals_apply_palette_for_floats_that_share_a_lab_point(n_colors, dtype) -> None:
+    """apply_palette(p, quantize(p, K).palette) == quantize(p, K).image, whether K keeps every
+    colour (each pixel keeps its own) or the k-means runs with the tiny values as fixed colours."""
+    colors = np.array([[v, v, v] for v in TINY_VALUES] + [[0.5, 0.2, 0.1], [0.75, 0.8, 0.9]], dtype=dtype)
+    pixels = np.repeat(colors[None], 3, axis=0)
+    fixed = colors[:4] if n_colors == 4 else None
+    result = quantize(pixels, n_colors, color_space="lab", seed=0, fixed_colors=fixed)
+    np.testing.assert_array_equal(apply_palette(pixels, result.palette), result.image)
+    np.testing.assert_array_equal(result.image[:, :4], pixels[:, :4])  # in the palette: kept
+
+
 def test_same_seed_same_output() -> None:
     pixels = make_image(np.dtype(np.uint8), "rgb", seed=10)
     first = quantize(pixels, 8, seed=123)

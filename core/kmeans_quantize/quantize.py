@@ -266,6 +266,7 @@ def _fit(
     rank[order] = np.arange(order.size)
     colors, cluster_to_color = np.unique(rounded[order], axis=0, return_inverse=True)
     cluster_to_color = cluster_to_color.reshape(-1)
+    color_points = encode(colors, data.dtype, color_space)
     if cell is None:
         start = Assignment(rank[fit.labels], fit.assignment.margins)
         rounded_points = encode(rounded[order], data.dtype, color_space)
@@ -273,8 +274,36 @@ def _fit(
     else:
         guess = cluster_to_color[rank[fit.labels[cell]]]
         hist_points = encode(hist.colors, data.dtype, color_space)
-        hist_labels = nearest(hist_points, encode(colors, data.dtype, color_space), guess)
+        hist_labels = nearest(hist_points, color_points, guess)
+    hist_labels = _own_colors(hist.colors, hist_labels, colors, color_points)
     return _finish(hist, colors, hist_labels, color_space, fixed, fit.inertia, fit.n_iter, fit.converged)
+
+
+def _own_colors(
+    colors: NDArray[Any], labels: NDArray[np.intp], palette: NDArray[Any], points: NDArray[np.float64]
+) -> NDArray[np.intp]:
+    """``labels`` (nearest ``palette`` colours of ``colors``), with every colour that is in the palette
+    labelled as itself.
+
+    The nearest colour is searched in the clustering space, where two palette colours can be one
+    point (a float below about 1e-17 and 0 in CIELAB, since 16 + tiny - 16 == 0): the search then
+    gives both to the first. ``palette`` is in the dtype of ``colors``, in tie-break order (ties
+    go to the first), and ``points`` are its clustering-space points. Only colours labelled with a
+    palette colour that shares its point are looked at.
+    """
+    _, group, sizes = np.unique(points, axis=0, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero(sizes[group.reshape(-1)] > 1)
+    if not shared.size:
+        return labels
+    candidates = np.flatnonzero(np.isin(labels, shared))
+    # Each candidate's first equal row among the shared palette colours (then the candidates).
+    rows = np.concatenate([palette[shared], colors[candidates]])
+    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    match = first[inverse.reshape(-1)[shared.size :]]
+    found = match < shared.size
+    labels = labels.copy()
+    labels[candidates[found]] = shared[match[found]]
+    return labels
 
 
 def _finish(
@@ -492,8 +521,11 @@ def apply_palette(
     """Replace every pixel by its nearest palette colour (or dither with the palette).
 
     Nearness is measured in ``palette.color_space``; on an exact tie the
-    colour that sorts first wins. Pixels outside ``mask`` or fully
-    transparent keep their values; alpha is copied unchanged.
+    colour that sorts first wins, except that a pixel whose colour is in the
+    palette keeps it (in CIELAB, floats below about 1e-17 are the same point
+    as 0). Pixels outside ``mask`` or fully transparent keep their values;
+    alpha is copied unchanged. ``apply_palette(p, quantize(p, K).palette)``
+    equals ``quantize(p, K).image`` (without dithering).
 
     Parameters
     ----------
@@ -536,5 +568,6 @@ def remap(
     # Ties go to the palette colour that sorts first, as in quantize.
     order = np.lexsort(palette.colors.T[::-1])
     palette_points = encode(palette.colors[order], palette.colors.dtype, space)
-    hist_labels = order[nearest(encode(hist.colors, data.dtype, space), palette_points)]
+    sorted_labels = nearest(encode(hist.colors, data.dtype, space), palette_points)
+    hist_labels = order[_own_colors(hist.colors, sorted_labels, colors[order], palette_points)]
     return _paint(data, _nearest_labels(data, hist, hist_labels), colors)
