@@ -213,6 +213,32 @@ def test_non_contiguous_and_read_only_input(dtype) -> None:
         np.testing.assert_array_equal(result.palette.colors, expected.palette.colors)
 
 
+@pytest.mark.parametrize("dtype", DTYPES[1:], ids=lambda d: d.name)
+@pytest.mark.parametrize("layout", ["gray", "rgba"])
+def test_other_byte_order_is_accepted_and_kept(layout, dtype) -> None:
+    """A byte-swapped array ('>u2' on a little-endian machine) gives the native array's result, in
+    its own dtype; palettes are native."""
+    native = make_image(dtype, layout, seed=17)
+    swapped = native.astype(dtype.newbyteorder())
+    assert swapped.dtype != native.dtype
+    mask = np.ones(native.shape[:2], dtype=bool)
+    mask[::3] = False
+    expected = quantize(native, 5, seed=3, mask=mask)
+    result = quantize(swapped, 5, seed=3, mask=mask)
+    assert result.image.dtype == swapped.dtype
+    np.testing.assert_array_equal(result.image, expected.image)
+    np.testing.assert_array_equal(result.labels, expected.labels)
+    np.testing.assert_array_equal(result.palette.colors, expected.palette.colors)
+    assert result.palette.colors.dtype == dtype
+    applied = apply_palette(swapped, result.palette, mask=mask, dither="floyd-steinberg")
+    assert applied.dtype == swapped.dtype
+    np.testing.assert_array_equal(
+        applied, apply_palette(native, result.palette, mask, dither="floyd-steinberg")
+    )
+    shared = fit_palette([native, swapped], 5, seed=3)
+    np.testing.assert_array_equal(shared.colors, fit_palette([native, native], 5, seed=3).colors)
+
+
 # --- few colours: returned exactly ------------------------------------------------------------
 
 

@@ -28,12 +28,12 @@ class PixelData:
     Attributes
     ----------
     image : ndarray
-        The caller's array, unchanged (never written to).
+        The caller's array, unchanged (never written to), in any byte order.
     colors : ndarray, shape (N, C)
-        The colour channels of every pixel (C = 1 for gray, 3 for RGB), a view
-        of ``image`` where possible.
+        The colour channels of every pixel (C = 1 for gray, 3 for RGB), in the
+        native byte order: a view of ``image`` where possible.
     alpha : ndarray of shape (N,) or None
-        The alpha channel, if the image has one.
+        The alpha channel, if the image has one (native byte order).
     selected : ndarray of bool, shape (N,)
         Pixels that take part: inside ``mask`` and not fully transparent.
     """
@@ -45,7 +45,8 @@ class PixelData:
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        return self.image.dtype
+        """The pixels' dtype in the native byte order: one of :data:`SUPPORTED_DTYPES`."""
+        return self.colors.dtype
 
     @property
     def spatial_shape(self) -> tuple[int, int]:
@@ -69,7 +70,7 @@ def _check_array(pixels: object) -> NDArray[Any]:
         raise TypeError(
             f"pixels must be a numpy array of shape (H, W) or (H, W, C), got {type(pixels).__name__}"
         )
-    if pixels.dtype not in SUPPORTED_DTYPES:
+    if pixels.dtype.newbyteorder("=") not in SUPPORTED_DTYPES:
         raise TypeError(
             f"unsupported pixel dtype {pixels.dtype}; use uint8, uint16, float32 or float64 "
             "(floats in [0, 1])"
@@ -117,6 +118,10 @@ def prepare_pixels(pixels: object, mask: object | None = None) -> PixelData:
     channels = 1 if image.ndim == 2 else image.shape[2]
     n_color, has_alpha = _LAYOUTS[channels]
     flat = image.reshape(height * width, channels)
+    if flat.dtype != image.dtype.newbyteorder("="):
+        # Another byte order ('>u2' on a little-endian machine): converted once here, so that
+        # everything after works on native values (writing them back converts again).
+        flat = flat.astype(image.dtype.newbyteorder("="))
     colors = flat[:, :n_color]
     alpha = flat[:, n_color] if has_alpha else None
 

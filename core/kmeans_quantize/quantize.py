@@ -385,7 +385,7 @@ def _side_by_side(images: Sequence[object], masks: object | None) -> PixelData:
     elif not isinstance(masks, (list, tuple)) or len(masks) != len(images):
         raise ValueError("with a list of images, mask must be a list with one mask (or None) per image")
     checked = [prepare_pixels(image, mask) for image, mask in zip(images, masks, strict=True)]
-    kinds = {(data.image.dtype, data.image.shape[2:]) for data in checked}
+    kinds = {(data.dtype, data.image.shape[2:]) for data in checked}
     if len(kinds) > 1:
         raise ValueError("the images must be of one kind: same dtype and number of channels")
     column = np.concatenate([data.image.reshape(-1, 1, *data.image.shape[2:]) for data in checked])
@@ -446,7 +446,9 @@ def quantize(
     ----------
     pixels : ndarray, shape (H, W) or (H, W, C)
         C = 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA); dtype uint8,
-        uint16, float32 or float64 (floats in [0, 1]). Not modified.
+        uint16, float32 or float64 (floats in [0, 1]), in either byte order
+        (the output keeps the input's dtype, byte order included; palettes
+        are in the native byte order). Not modified.
     n_colors : int
         Palette size K, 1 to 65536. An image with no more distinct colours
         than this is returned unchanged, its colours as the palette.
