@@ -45,10 +45,11 @@ def _same(before, after) -> bool:
     return True  # scalars and strings are immutable
 
 
-def check_refused(function, args: tuple, kwargs: dict, match: str) -> None:
-    """``function(*args, **kwargs)`` raises ValueError/TypeError matching ``match``; arguments untouched."""
+def check_refused(function, args: tuple, kwargs: dict, match: str, error=ERRORS) -> None:
+    """``function(*args, **kwargs)`` raises ``error`` (ValueError/TypeError) matching ``match``;
+    arguments untouched."""
     before_args, before_kwargs = _snapshot(args), _snapshot(kwargs)
-    with pytest.raises(ERRORS, match=match):
+    with pytest.raises(error, match=match):
         function(*args, **kwargs)
     assert _same(before_args, args), "a positional argument was modified"
     assert _same(before_kwargs, kwargs), "a keyword argument was modified"
@@ -152,6 +153,109 @@ def test_quantize_bad_arguments(pixels, n_colors, kwargs, match) -> None:
 @pytest.mark.parametrize(("pixels", "n_colors", "kwargs", "match"), BAD_FIT_ARGUMENTS)
 def test_fit_palette_bad_arguments(pixels, n_colors, kwargs, match) -> None:
     check_refused(fit_palette, (pixels, n_colors), {"seed": 0, **kwargs}, match)
+
+
+# One-line errors that name the parameter: TypeError for a value of the wrong type, ValueError
+# for one of the right type out of range.
+WRONG_TYPES = [
+    pytest.param({"n_colors": "4"}, "^n_colors must be an integer", id="n_colors='4'"),
+    pytest.param({"n_colors": 4.0}, "^n_colors must be an integer", id="n_colors=4.0"),
+    pytest.param({"n_init": "2"}, "^n_init must be an integer", id="n_init='2'"),
+    pytest.param({"n_init": 1.0}, "^n_init must be an integer", id="n_init=1.0"),
+    pytest.param({"n_init": True}, "^n_init must be an integer", id="n_init=True"),
+    pytest.param({"max_iter": "5"}, "^max_iter must be an integer", id="max_iter='5'"),
+    pytest.param({"max_iter": 2.5}, "^max_iter must be an integer", id="max_iter=2.5"),
+    pytest.param({"max_iter": None}, "^max_iter must be an integer", id="max_iter=None"),
+    pytest.param({"tol": "0.1"}, "^tol must be a number", id="tol='0.1'"),
+    pytest.param({"tol": None}, "^tol must be a number", id="tol=None"),
+    pytest.param({"tol": True}, "^tol must be a number", id="tol=True"),
+    pytest.param({"progress": 3}, "^progress must be callable or None, got int$", id="progress=3"),
+    pytest.param({"progress": "print"}, "^progress must be callable or None, got str$", id="progress-str"),
+]
+
+OUT_OF_RANGE = [
+    pytest.param({"n_colors": 0}, "^n_colors must be between 1 and 65536", id="n_colors=0"),
+    pytest.param({"n_init": 0}, "^n_init must be a positive integer", id="n_init=0"),
+    pytest.param({"max_iter": -1}, "^max_iter must be a positive integer", id="max_iter=-1"),
+    pytest.param({"tol": -0.1}, "^tol must be a number >= 0", id="tol=-0.1"),
+    pytest.param({"tol": float("nan")}, "^tol must be a number >= 0", id="tol=nan"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), WRONG_TYPES)
+@pytest.mark.parametrize("function", [quantize, fit_palette], ids=lambda f: f.__name__)
+def test_parameters_of_the_wrong_type_raise_type_error(function, kwargs, match) -> None:
+    check_refused(function, (RGB,), {"n_colors": 4, "seed": 0, **kwargs}, match, TypeError)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), OUT_OF_RANGE)
+@pytest.mark.parametrize("function", [quantize, fit_palette], ids=lambda f: f.__name__)
+def test_parameters_out_of_range_raise_value_error(function, kwargs, match) -> None:
+    check_refused(function, (RGB,), {"n_colors": 4, "seed": 0, **kwargs}, match, ValueError)
+
+
+RGB16 = RGB.astype(np.uint16) * 257
+RGB_FLOAT = RGB / 255.0
+UNIT_FLOATS = np.linspace(0.1, 0.9, 12).reshape(4, 3)
+
+# Colours given with the image (init, fixed_colors) must be colours of its dtype.
+BAD_COLOURS = [
+    pytest.param(
+        RGB,
+        "init",
+        UNIT_FLOATS,
+        r"^init must be whole numbers from 0 to 255 for a uint8 image, got 0\.1",
+        id="init-unit-floats-on-uint8",
+    ),
+    pytest.param(
+        RGB16,
+        "init",
+        UNIT_FLOATS * 65535,
+        "^init must be whole numbers from 0 to 65535 for a uint16 image",
+        id="init-fractions-on-uint16",
+    ),
+    pytest.param(
+        RGB_FLOAT,
+        "init",
+        UNIT_FLOATS * 255,
+        r"^init must lie in \[0, 1\] for a float64 image, got values up to 229\.5",
+        id="init-8-bit-values-on-float",
+    ),
+    pytest.param(
+        RGB,
+        "fixed_colors",
+        [[0.5, 0.5, 0.5]],
+        "^fixed_colors must be whole numbers from 0 to 255",
+        id="fixed-unit-floats-on-uint8",
+    ),
+    pytest.param(
+        RGB,
+        "fixed_colors",
+        [[0, 0, 256]],
+        r"^fixed_colors must lie in \[0, 255\] for a uint8 image, got values up to 256",
+        id="fixed-above-255",
+    ),
+    pytest.param(
+        RGB,
+        "fixed_colors",
+        [[0, 0, 0], [255, 255]],
+        r"^fixed_colors must have shape \(n, 3\) for this image; its rows have different lengths$",
+        id="fixed-ragged",
+    ),
+    pytest.param(
+        RGB,
+        "init",
+        [[0, 0, 0], [1, 1, 1], [2, 2], [3, 3, 3]],
+        r"^init must have shape \(4, 3\) for this image; its rows have different lengths$",
+        id="init-ragged",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pixels", "name", "colors", "match"), BAD_COLOURS)
+@pytest.mark.parametrize("function", [quantize, fit_palette], ids=lambda f: f.__name__)
+def test_colours_that_the_image_cannot_hold_are_refused(function, pixels, name, colors, match) -> None:
+    check_refused(function, (pixels, 4), {"seed": 0, name: colors}, match, ValueError)
 
 
 @pytest.mark.parametrize("n_colors", [1, 65536, np.int64(3), np.uint8(2)], ids=repr)

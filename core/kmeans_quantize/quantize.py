@@ -100,9 +100,24 @@ def _check_n_colors(n_colors: object) -> int:
 
 
 def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
     return int(value)
+
+
+def _check_tol(tol: object) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)):
+        raise TypeError(f"tol must be a number, got {type(tol).__name__}")
+    if not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    return float(tol)
+
+
+def _check_progress(progress: object) -> None:
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
 
 
 def _check_seed(seed: object) -> int | np.random.Generator | None:
@@ -117,16 +132,31 @@ def _check_seed(seed: object) -> int | np.random.Generator | None:
 
 def _check_colors(name: str, colors: object, n_rows: int | None, data: PixelData) -> NDArray[Any]:
     """An array of colours given by the caller, in the image's dtype and value range."""
-    array = np.asarray(colors)
     n_channels = data.n_color_channels
+    shape = f"({'n' if n_rows is None else n_rows}, {n_channels})"
+    try:
+        array = np.asarray(colors)
+    except ValueError:  # nested lists of different lengths
+        raise ValueError(
+            f"{name} must have shape {shape} for this image; its rows have different lengths"
+        ) from None
     if array.ndim != 2 or array.shape[1] != n_channels or (n_rows is not None and len(array) != n_rows):
-        rows = "n" if n_rows is None else str(n_rows)
-        raise ValueError(f"{name} must have shape ({rows}, {n_channels}) for this image, got {array.shape}")
+        raise ValueError(f"{name} must have shape {shape} for this image, got {array.shape}")
     if array.dtype.kind not in "uif" or not np.isfinite(array).all():
         raise ValueError(f"{name} must hold finite numbers")
+    if not array.size:
+        return array
     high = max_value(data.dtype)
-    if array.size and (array.min() < 0 or array.max() > high):
-        raise ValueError(f"{name} must lie in [0, {high:g}], the value range of the image's dtype")
+    low_found, high_found = array.min(), array.max()
+    if low_found < 0 or high_found > high:
+        found = f"down to {low_found:g}" if low_found < 0 else f"up to {high_found:g}"
+        raise ValueError(f"{name} must lie in [0, {high:g}] for a {data.dtype} image, got values {found}")
+    if data.dtype.kind == "u" and not np.array_equal(array, np.rint(array)):
+        # Typically colours scaled to [0, 1] given for an integer image.
+        fraction = array[array != np.rint(array)][0]
+        raise ValueError(
+            f"{name} must be whole numbers from 0 to {high:g} for a {data.dtype} image, got {fraction:g}"
+        )
     return array
 
 
@@ -144,8 +174,6 @@ def _check_fixed(fixed_colors: object, n_colors: int, data: PixelData) -> NDArra
     fixed = _check_colors("fixed_colors", fixed_colors, None, data)
     if len(fixed) > n_colors:
         raise ValueError(f"{len(fixed)} fixed colours do not fit in a palette of n_colors={n_colors}")
-    if data.dtype.kind == "u" and not np.array_equal(fixed, np.rint(fixed)):
-        raise ValueError("fixed_colors must be whole numbers for an integer image")
     fixed = fixed.astype(data.dtype)
     if len(np.unique(fixed, axis=0)) != len(fixed):
         raise ValueError("fixed_colors contains the same colour twice")
@@ -227,9 +255,9 @@ def _fit(
     init = _check_init(init, n_colors - len(fixed), data)
     n_init = _check_positive_int("n_init", n_init)
     max_iter = _check_positive_int("max_iter", max_iter)
+    tol = _check_tol(tol)
     seed = _check_seed(seed)
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    _check_progress(progress)
     if not data.selected.any():
         raise ValueError("no pixel left to fit: the mask and/or the alpha channel exclude every pixel")
 
@@ -250,9 +278,7 @@ def _fit(
             return _finish(hist, own_and_fixed, hist_labels, color_space, fixed, 0.0, 0, True)
 
     points, cell = _fit_points(hist, data.dtype, color_space, n_colors)
-    fit = _run_kmeans(
-        points, n_colors, init, fixed, data, color_space, n_init, max_iter, float(tol), seed, progress
-    )
+    fit = _run_kmeans(points, n_colors, init, fixed, data, color_space, n_init, max_iter, tol, seed, progress)
     if progress is not None:
         progress("fit", 1.0)
         progress("mapping", 0.0)
@@ -459,7 +485,8 @@ def quantize(
     init : {"k-means++", "random"} or array of shape (n_colors - F, C)
         How the centres start: greedy k-means++ (weighted by pixel count),
         ``n_colors`` distinct colours drawn at random (weighted), or the
-        given colours (in the image's dtype and range; F = number of
+        given colours (in the image's dtype and range: whole numbers for
+        integer images, so not 0-1 floats for uint8; F = number of
         ``fixed_colors``). Seeded starts are settled on a coarse histogram
         and improved there by split–merge moves
         (:mod:`kmeans_quantize.splitmerge`); given colours are used as they are.
@@ -485,12 +512,20 @@ def quantize(
     dither : {"none", "floyd-steinberg", "ordered"}
         How pixels are mapped to the palette (see :func:`apply_palette`).
         The palette's counts are those of the nearest-colour mapping.
-    progress : callable, optional
+    progress : callable or None, optional
         ``progress(stage, fraction)`` is called as the work advances.
 
     Returns
     -------
     QuantizeResult
+
+    Raises
+    ------
+    TypeError
+        For an argument of the wrong type (``max_iter="5"``, ``progress=3``).
+    ValueError
+        For a value out of range, or colours (``init``, ``fixed_colors``) that
+        are not colours of the image's dtype.
 
     Notes
     -----
