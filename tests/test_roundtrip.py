@@ -157,6 +157,34 @@ def test_mask_limits_fit_and_change(layout, dtype) -> None:
     assert (result.labels[~mask] == -1).all()
 
 
+@pytest.mark.parametrize("explicit_mask", [False, True], ids=["alone", "with-mask"])
+@pytest.mark.parametrize("layout", ["gray", "rgb", "rgba"])
+def test_masked_array_pixels_are_not_fitted_or_changed(layout, explicit_mask) -> None:
+    """A numpy masked array's masked pixels (any channel masked) count as mask=False; with
+    ``mask=`` as well, a pixel takes part only if both allow it. The output is a masked array
+    with the input's mask."""
+    data = make_image(np.dtype(np.float32), layout, seed=18)
+    rng = np.random.default_rng(18)
+    hidden = rng.random(data.shape) < (0.2 if data.ndim == 2 else 0.1)  # element by element
+    masked = np.ma.masked_array(data, mask=hidden)
+    pixel_hidden = hidden if data.ndim == 2 else hidden.any(axis=2)
+    mask = rng.random(data.shape[:2]) < 0.7 if explicit_mask else None
+    allowed = ~pixel_hidden & (True if mask is None else mask)
+    result = quantize(masked, 5, seed=1, mask=mask)
+    expected = quantize(data, 5, seed=1, mask=allowed)
+    assert isinstance(result.image, np.ma.MaskedArray)
+    np.testing.assert_array_equal(np.ma.getmaskarray(result.image), hidden)
+    np.testing.assert_array_equal(result.image.data, expected.image)
+    np.testing.assert_array_equal(result.labels, expected.labels)
+    np.testing.assert_array_equal(result.palette.colors, expected.palette.colors)
+    np.testing.assert_array_equal(result.image.data[~allowed], data[~allowed])
+    palette = fit_palette(masked, 5, seed=1, mask=mask)
+    np.testing.assert_array_equal(palette.colors, expected.palette.colors)
+    applied = apply_palette(masked, result.palette, mask=mask)
+    np.testing.assert_array_equal(np.ma.getmaskarray(applied), hidden)
+    np.testing.assert_array_equal(applied.data, expected.image)
+
+
 @dtype_param
 @layout_param
 def test_pixels_not_fitted_do_not_influence_the_result(layout, dtype) -> None:

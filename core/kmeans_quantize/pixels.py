@@ -28,7 +28,8 @@ class PixelData:
     Attributes
     ----------
     image : ndarray
-        The caller's array, unchanged (never written to), in any byte order.
+        The caller's array, unchanged (never written to), in any byte order; it
+        may be a numpy masked array (the output is then one too, same mask).
     colors : ndarray, shape (N, C)
         The colour channels of every pixel (C = 1 for gray, 3 for RGB), in the
         native byte order: a view of ``image`` where possible.
@@ -108,12 +109,24 @@ def _check_mask(mask: object, shape: tuple[int, int]) -> NDArray[np.bool_]:
 def prepare_pixels(pixels: object, mask: object | None = None) -> PixelData:
     """Validate ``pixels`` (and ``mask``) and flatten them to :class:`PixelData`.
 
+    The pixels of a numpy masked array that have any channel masked are left out, like
+    those where ``mask`` is False. Their values are checked all the same (NaN is refused
+    under the mask too): they are copied to the output.
+
     Raises
     ------
     TypeError, ValueError
         With a message naming what is wrong with the input.
     """
-    image = _check_array(pixels)
+    hidden: NDArray[np.bool_] | None = None
+    output: NDArray[Any]  # what the output is a copy of
+    if isinstance(pixels, np.ma.MaskedArray):
+        # The output is a copy of the masked array: the same mask, its masked pixels unchanged.
+        # (np.asarray gives the data; the mask may be one False for all, hence the broadcast.)
+        hidden, output = np.broadcast_to(np.asarray(pixels.mask, dtype=np.bool_), pixels.shape), pixels
+        image = _check_array(np.asarray(pixels))
+    else:
+        image = output = _check_array(pixels)
     height, width = image.shape[:2]
     channels = 1 if image.ndim == 2 else image.shape[2]
     n_color, has_alpha = _LAYOUTS[channels]
@@ -130,7 +143,9 @@ def prepare_pixels(pixels: object, mask: object | None = None) -> PixelData:
         selected &= _check_mask(mask, (height, width)).reshape(-1)
     if alpha is not None:
         selected &= alpha != 0
-    return PixelData(image=image, colors=colors, alpha=alpha, selected=selected)
+    if hidden is not None:
+        selected &= ~hidden.reshape(height * width, channels).any(axis=1)
+    return PixelData(image=output, colors=colors, alpha=alpha, selected=selected)
 
 
 def max_value(dtype: np.dtype[Any]) -> float:

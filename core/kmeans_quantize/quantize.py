@@ -504,7 +504,10 @@ def quantize(
         Seed for the initialisation; the same input, arguments and seed give
         byte-identical output. None draws fresh entropy.
     mask : bool array of shape (H, W), optional
-        Only pixels where ``mask`` is True are fitted and changed.
+        Only pixels where ``mask`` is True are fitted and changed. If
+        ``pixels`` is a numpy masked array, its masked pixels (any channel
+        masked) are left out too, and the output is a masked array with the
+        same mask.
     fixed_colors : array of shape (F, C), optional
         Colours (in the image's dtype and range) that are in the palette
         whatever the image holds and never move; the other n_colors - F are
