@@ -408,6 +408,35 @@ def test_quantize_equals_apply_palette_for_floats_that_share_a_lab_point(n_color
     np.testing.assert_array_equal(result.image[:, :4], pixels[:, :4])  # in the palette: kept
 
 
+@pytest.mark.parametrize("palette_dtype", [np.dtype(np.uint8), np.dtype(np.float32)], ids=str)
+@pytest.mark.parametrize("layout", ["gray", "gray1", "gray_alpha"])
+def test_gray_images_take_rgb_palettes_whose_colours_are_gray(layout, palette_dtype) -> None:
+    """Palette files load as RGB: an RGB palette with R = G = B works on a gray image as the
+    gray palette of those values, with dithering too."""
+    pixels = make_image(np.dtype(np.uint16), layout, seed=19)
+    levels = np.array([0, 60, 128, 200, 255]) / (255.0 if palette_dtype.kind == "f" else 1.0)
+    gray = Palette(levels[:, None].astype(palette_dtype), color_space="lab")
+    rgb = Palette(np.repeat(levels[:, None], 3, axis=1).astype(palette_dtype), color_space="lab")
+    for dither in ("none", "floyd-steinberg"):
+        np.testing.assert_array_equal(
+            apply_palette(pixels, rgb, dither=dither), apply_palette(pixels, gray, dither=dither)
+        )
+
+
+@pytest.mark.parametrize("layout", ["gray", "gray_alpha"])
+def test_gray_images_take_rgb_fixed_colours_and_init_that_are_gray(layout) -> None:
+    pixels = make_image(np.dtype(np.uint8), layout, seed=20)
+    fixed, init = np.array([[0], [128]]), np.array([[40], [90], [220]])
+    as_rgb = {"fixed_colors": np.repeat(fixed, 3, axis=1), "init": np.repeat(init, 3, axis=1)}
+    expected = quantize(pixels, 5, fixed_colors=fixed, init=init)
+    result = quantize(pixels, 5, **as_rgb)
+    np.testing.assert_array_equal(result.image, expected.image)
+    np.testing.assert_array_equal(result.palette.colors, expected.palette.colors)
+    assert result.palette.colors.shape[1] == 1
+    palette = fit_palette(pixels, 5, seed=0, fixed_colors=as_rgb["fixed_colors"])
+    np.testing.assert_array_equal(palette.colors, fit_palette(pixels, 5, seed=0, fixed_colors=fixed).colors)
+
+
 def test_same_seed_same_output() -> None:
     pixels = make_image(np.dtype(np.uint8), "rgb", seed=10)
     first = quantize(pixels, 8, seed=123)

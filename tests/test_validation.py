@@ -128,7 +128,9 @@ BAD_FIT_ARGUMENTS = [
     pytest.param(RGB, 4, {"init": "median-cut"}, "init", id="init=median-cut"),
     pytest.param(RGB, 4, {"init": np.zeros((3, 3), dtype=np.uint8)}, "init", id="init-too-few-rows"),
     pytest.param(RGB, 4, {"init": np.zeros((4, 1), dtype=np.uint8)}, "init", id="init-gray-for-rgb"),
-    pytest.param(GRAY, 4, {"init": np.zeros((4, 3), dtype=np.uint8)}, "init", id="init-rgb-for-gray"),
+    pytest.param(
+        GRAY, 4, {"init": np.full((4, 3), [0, 0, 9], dtype=np.uint8)}, "init", id="init-rgb-for-gray"
+    ),
     pytest.param(RGB, 4, {"init": np.zeros(12, dtype=np.uint8)}, "init", id="init-flat"),
     pytest.param(RGB, 4, {"init": np.full((4, 3), 300)}, "init", id="init-out-of-range"),
     pytest.param(RGB, 4, {"init": np.full((4, 3), np.nan)}, "init", id="init-nan"),
@@ -243,6 +245,20 @@ BAD_COLOURS = [
         id="fixed-ragged",
     ),
     pytest.param(
+        GRAY,
+        "fixed_colors",
+        [[7, 7, 7], [0, 0, 255]],
+        r"^a gray image needs gray colours \(R = G = B\); fixed_colors has colour \(0, 0, 255\) \(entry 1\)$",
+        id="fixed-not-gray-on-gray",
+    ),
+    pytest.param(
+        GRAY,
+        "init",
+        np.array([[1, 1, 1], [2, 2, 2], [3, 3, 3], [4, 4, 5]], dtype=np.uint8),
+        r"^a gray image needs gray colours \(R = G = B\); init has colour #040405 \(entry 3\)$",
+        id="init-not-gray-on-gray",
+    ),
+    pytest.param(
         RGB,
         "init",
         [[0, 0, 0], [1, 1, 1], [2, 2], [3, 3, 3]],
@@ -267,15 +283,28 @@ def test_n_colors_limits_and_numpy_integers_accepted(n_colors) -> None:
 
 # --- apply_palette ----------------------------------------------------------------------------
 
+# RGB_PALETTE's third colour, (200, 10, 10), is not gray.
+NOT_GRAY_PALETTE = (
+    r"^a gray image needs gray colours \(R = G = B\); the palette has colour #c80a0a \(entry 2\)$"
+)
+
 BAD_APPLY_ARGUMENTS = [
     pytest.param(
         RGB, GRAY_PALETTE, {}, "^a gray palette cannot be applied to an RGB image$", id="gray-palette-on-rgb"
     ),
+    pytest.param(GRAY, RGB_PALETTE, {}, NOT_GRAY_PALETTE, id="rgb-palette-on-gray"),
+    pytest.param(GRAY[..., None], RGB_PALETTE, {}, NOT_GRAY_PALETTE, id="rgb-palette-on-gray1"),
     pytest.param(
-        GRAY, RGB_PALETTE, {}, "^an RGB palette cannot be applied to a gray image$", id="rgb-palette-on-gray"
+        RGBA_TRANSPARENT[..., [0, 3]], RGB_PALETTE, {}, NOT_GRAY_PALETTE, id="rgb-palette-on-gray-alpha"
     ),
-    pytest.param(GRAY[..., None], RGB_PALETTE, {}, "palette", id="rgb-palette-on-gray1"),
-    pytest.param(RGBA_TRANSPARENT[..., [0, 3]], RGB_PALETTE, {}, "palette", id="rgb-palette-on-gray-alpha"),
+    pytest.param(
+        GRAY,
+        Palette(np.array([[0, 0, 0], [0.5, 0.5, 0.25]])),
+        {},
+        r"^a gray image needs gray colours \(R = G = B\); "
+        r"the palette has colour \(0\.5, 0\.5, 0\.25\) \(entry 1\)$",
+        id="float-rgb-palette-on-gray",
+    ),
     pytest.param(RGB, np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8), {}, "Palette", id="ndarray"),
     pytest.param(RGB, [[0, 0, 0], [255, 255, 255]], {}, "Palette", id="list"),
     pytest.param(RGB, None, {}, "Palette", id="None"),

@@ -21,7 +21,7 @@ from .histogram import ColorHistogram, color_histogram, fit_grid, fit_size
 from .initialization import initial_centers
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
 from .nearest import nearest
-from .palette import Palette
+from .palette import Palette, gray_colors
 from .pixels import PixelData, from_unit, max_value, prepare_pixels, to_unit
 from .space import check_color_space, decode, encode
 
@@ -140,6 +140,14 @@ def _check_colors(name: str, colors: object, n_rows: int | None, data: PixelData
         raise ValueError(
             f"{name} must have shape {shape} for this image; its rows have different lengths"
         ) from None
+    if (
+        n_channels == 1
+        and array.ndim == 2
+        and array.shape[1] == 3
+        and array.dtype.kind in "uif"
+        and np.isfinite(array).all()
+    ):
+        array = gray_colors(array, name)  # RGB colours with R = G = B, as palette files hold
     if array.ndim != 2 or array.shape[1] != n_channels or (n_rows is not None and len(array) != n_rows):
         raise ValueError(f"{name} must have shape {shape} for this image, got {array.shape}")
     if array.dtype.kind not in "uif" or not np.isfinite(array).all():
@@ -511,7 +519,8 @@ def quantize(
     fixed_colors : array of shape (F, C), optional
         Colours (in the image's dtype and range) that are in the palette
         whatever the image holds and never move; the other n_colors - F are
-        fitted around them.
+        fitted around them. For a gray image, RGB colours with R = G = B
+        (as palette files hold) serve as well, here and in ``init``.
     dither : {"none", "floyd-steinberg", "ordered"}
         How pixels are mapped to the palette (see :func:`apply_palette`).
         The palette's counts are those of the nearest-colour mapping.
@@ -569,6 +578,10 @@ def apply_palette(
 
     Parameters
     ----------
+    palette : Palette
+        Gray for a gray image (with or without alpha), RGB for an RGB one. An
+        RGB palette whose colours are all gray (R = G = B), as palette files
+        hold, serves a gray image too (see :meth:`Palette.to_gray`).
     dither : {"none", "floyd-steinberg", "ordered"}
         "floyd-steinberg" diffuses each pixel's error to its neighbours;
         "ordered" adds a Bayer 8x8 threshold pattern. Neither touches pixels
@@ -590,12 +603,10 @@ def remap(
         raise TypeError(f"palette must be a kmeans_quantize.Palette, got {type(palette).__name__}")
     data = prepare_pixels(pixels, mask)
     dither = _check_dither(dither)
-    if palette.colors.shape[1] != data.n_color_channels:
-        kinds = {1: "a gray", 3: "an RGB"}
-        raise ValueError(
-            f"{kinds[palette.colors.shape[1]]} palette cannot be applied to "
-            f"{kinds[data.n_color_channels]} image"
-        )
+    if data.n_color_channels == 1:
+        palette = palette.to_gray()  # RGB palettes with R = G = B, as palette files hold
+    elif palette.colors.shape[1] == 1:
+        raise ValueError("a gray palette cannot be applied to an RGB image")
     colors = palette.colors
     if colors.dtype != data.dtype:
         colors = from_unit(to_unit(colors, colors.dtype), data.dtype)
