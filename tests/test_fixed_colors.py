@@ -103,3 +103,31 @@ def test_init_array_gives_the_free_colours_only() -> None:
         quantize(image, 3, fixed_colors=fixed, init=np.zeros((3, 3)))
     result = quantize(image, 3, fixed_colors=fixed, init=np.array([[30, 40, 90], [230, 180, 120]]))
     assert (0, 0, 0) in rows(result.palette.colors)
+
+
+def noisy_navy(dtype: np.dtype) -> np.ndarray:
+    """Navy with noise: many distinct colours that all fall in one 10-bit histogram cell.
+
+    The 10-bit cell of 16-bit value v is v >> 6, so 960 + 0..63 is cell 15, 1984 + 0..63 cell
+    31 and 29952 + 0..63 cell 468; scaled to [0, 1] the values stay in the same cells. 256
+    pixels: a power of two, so the cell's weighted mean is exact.
+    """
+    rng = np.random.default_rng(5)
+    image = (np.array([960, 1984, 29952]) + rng.integers(0, 64, (16, 16, 3))).astype(np.uint16)
+    return image if dtype == np.uint16 else (image / 65535).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64)], ids=str)
+def test_a_fixed_colour_does_not_replace_the_fitted_one_in_a_deep_image(dtype: np.dtype) -> None:
+    image = noisy_navy(dtype)
+    white = np.full((1, 3), 65535 if dtype == np.uint16 else 1.0, dtype=dtype)
+    result = quantize(image, 2, fixed_colors=white, seed=0)
+    # The fixed colour is there, exactly, and unused: every pixel is far nearer navy.
+    assert rows(white) <= rows(result.palette.colors)
+    assert result.palette.counts[result.palette.colors.tolist().index(white[0].tolist())] == 0
+    # The other colour is the navy pixels' mean (to one step of the dtype): the image stays
+    # navy (it came out all white, 2 dB PSNR, when the fixed colour overwrote the fitted one).
+    step = 1.0 if dtype == np.uint16 else 1 / 65535
+    navy = result.palette.colors[0]
+    np.testing.assert_allclose(navy, image.reshape(-1, 3).astype(np.float64).mean(axis=0), atol=step)
+    np.testing.assert_array_equal(result.image, np.broadcast_to(navy, image.shape))

@@ -192,6 +192,51 @@ def test_gpl_name_must_be_one_line(tmp_path: Path) -> None:
     assert listing(tmp_path) == []
 
 
+# Characters that str.splitlines() takes for line breaks besides \n and \r: GIMP and this
+# package read a palette line by line on \n alone, so they may stand in a name.
+SPLITLINES_BREAKS = [
+    pytest.param("\v", id="VT"),
+    pytest.param("\f", id="FF"),
+    pytest.param("\x1c", id="FS"),
+    pytest.param("\x1d", id="GS"),
+    pytest.param("\x1e", id="RS"),
+    pytest.param("\x85", id="NEL"),
+    pytest.param("\u2028", id="LS"),
+    pytest.param("\u2029", id="PS"),
+]
+
+
+@pytest.mark.parametrize("char", SPLITLINES_BREAKS)
+def test_gpl_name_with_a_splitlines_break_round_trips(tmp_path: Path, char: str) -> None:
+    name = f"before{char}after"
+    save_palette(SMALL, tmp_path / "x.gpl", name=name)
+    assert (tmp_path / "x.gpl").read_text().split("\n")[1] == f"Name: {name}"
+    np.testing.assert_array_equal(load_palette(tmp_path / "x.gpl").colors, SMALL.colors)
+
+
+@pytest.mark.parametrize("char", SPLITLINES_BREAKS)
+def test_gimp_colour_names_with_a_splitlines_break_are_read(tmp_path: Path, char: str) -> None:
+    text = f"GIMP Palette\nName: a{char}b\n#\n255 0 0\tred{char}dish\n  0 0 255\tblue\n"
+    loaded = load_palette(write_text(tmp_path / "gimp.gpl", text))
+    assert loaded.colors.tolist() == [[255, 0, 0], [0, 0, 255]]
+
+
+@pytest.mark.parametrize("char", SPLITLINES_BREAKS)
+def test_hex_lines_are_split_on_newlines_only(tmp_path: Path, char: str) -> None:
+    loaded = load_palette(write_text(tmp_path / "x.hex", f"{char}#ff0000{char}\r\n#00ff00\n"))
+    assert loaded.colors.tolist() == [[255, 0, 0], [0, 255, 0]]
+
+
+@pytest.mark.parametrize("stem", ["two\nlines", "two\rlines", "two\r\nlines"], ids=["LF", "CR", "CRLF"])
+def test_gpl_name_from_a_file_name_with_a_line_break_is_written_on_one_line(
+    tmp_path: Path, stem: str
+) -> None:
+    save_palette(SMALL, tmp_path / f"{stem}.gpl")
+    text = (tmp_path / f"{stem}.gpl").read_bytes().decode()
+    assert text.split("\n")[1] == "Name: two lines"
+    np.testing.assert_array_equal(load_palette(tmp_path / f"{stem}.gpl").colors, SMALL.colors)
+
+
 def test_hex_text(tmp_path: Path) -> None:
     save_palette(SMALL, tmp_path / "small.hex")
     assert (tmp_path / "small.hex").read_bytes() == b"#ff0000\n#0080ff\n#070707\n"
@@ -342,6 +387,33 @@ def test_malformed_json_names_file_and_entry(tmp_path: Path, content: object, me
     with pytest.raises(ValueError, match=message) as info:
         load_palette(path)
     assert str(info.value).startswith(f"{path}: ")
+
+
+JSON_BEYOND_LIMITS = [
+    pytest.param('{"colors": [{"hex": "#000000", "count": 9223372036854775808}]}', "count", id="count-2**63"),
+    pytest.param('{"colors": [{"hex": "#000000", "count": 1' + "0" * 40 + "}]}", "count", id="count-10**40"),
+    pytest.param(
+        '{"colors": [{"hex": "#000000", "count": 1' + "0" * 5000 + "}]}", "digits", id="5001-digits"
+    ),
+    pytest.param('{"colors": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested", id="nested-100000-deep"),
+    pytest.param("[" * 100_000, "nested", id="unclosed-100000-deep"),
+    pytest.param(
+        json.dumps({"colors": [{"hex": "#000000", "count": 2**62}, {"hex": "#ffffff", "count": 2**62}]}),
+        "add up",
+        id="counts-add-up-to-2**63",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), JSON_BEYOND_LIMITS)
+def test_json_beyond_python_limits_is_a_one_line_value_error(tmp_path: Path, text: str, message: str) -> None:
+    """Numbers too large for a count and nesting too deep for the parser (OverflowError and
+    RecursionError inside) are malformed files like any other."""
+    path = write_text(tmp_path / "huge.json", text)
+    with pytest.raises(ValueError, match=message) as info:
+        load_palette(path)
+    assert str(info.value).startswith(f"{path}")
+    assert "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize(

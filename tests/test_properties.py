@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from kmeans_quantize import Palette, apply_palette, fit_palette, quantize
@@ -140,3 +140,50 @@ def test_fit_palette_and_apply_palette_properties(image, n_colors, color_space) 
     np.testing.assert_array_equal(out_rows[:, n_color:], in_rows[:, n_color:])
     palette_set = {tuple(c) for c in palette.colors.tolist()}
     assert {tuple(c) for c in out_rows[selected, :n_color].tolist()} <= palette_set
+
+
+@st.composite
+def content_in_8_bits_and_deep(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """(an 8-bit image, the same content in a uint16 or float image, its step, K).
+
+    The deep image is ``offset + step * value`` for each 8-bit value, in the deep dtype's unit
+    scale. With a small step the whole content lies in a few 10-bit cells: a 16-bit step of 1
+    spreads 256 values over 4 or 5 cells (``value >> 6``), a float step of 2**-24 over one.
+    The 8-bit image has more than K distinct colours.
+    """
+    dtype = draw(st.sampled_from([np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64)]))
+    channels = draw(st.sampled_from([None, 3]))
+    height, width = draw(st.integers(2, 12)), draw(st.integers(2, 12))
+    shape = (height, width) if channels is None else (height, width, channels)
+    values = draw(arrays(np.uint8, shape, elements=st.integers(0, 255)))
+    n_colors = draw(st.integers(1, 8))
+    assume(len(np.unique(values.reshape(height * width, -1), axis=0)) > n_colors)
+    if dtype == np.uint16:
+        step = draw(st.sampled_from([1, 3, 257]))
+        offset = draw(st.integers(0, 65535 - 255 * step))
+        deep = (offset + step * values.astype(np.int64)).astype(np.uint16)
+        return values, deep, step / 65535, n_colors
+    # Whole multiples of a power of two below 2**24: exact in float32 and float64.
+    exponent = draw(st.sampled_from([8, 16, 24]))
+    offset = draw(st.integers(0, 2**exponent - 256))
+    deep = ((offset + values.astype(np.float64)) * 2.0**-exponent).astype(dtype)
+    return values, deep, 2.0**-exponent, n_colors
+
+
+def unit_mse(before: np.ndarray, after: np.ndarray) -> float:
+    """Mean squared difference in the dtype's unit scale ([0, 1])."""
+    scale = np.iinfo(before.dtype).max if before.dtype.kind == "u" else 1.0
+    return float(np.mean((after.astype(np.float64) / scale - before.astype(np.float64) / scale) ** 2))
+
+
+@SETTINGS
+@given(case=content_in_8_bits_and_deep())
+def test_deep_images_use_k_colours_as_well_as_the_same_content_in_8_bits(case) -> None:
+    """However few 10-bit histogram cells a uint16/float image occupies, more than K distinct
+    colours give K colours, and an error (in steps of the content) close to the 8-bit image's."""
+    values, deep, step, n_colors = case
+    result = quantize(deep, n_colors, seed=0)
+    assert len(result.palette) == n_colors
+    error_8 = unit_mse(values, quantize(values, n_colors, seed=0).image) * 255**2
+    error_deep = unit_mse(deep, result.image) / step**2
+    assert error_deep <= 1.25 * error_8 + 1e-9

@@ -157,6 +157,34 @@ def test_mask_limits_fit_and_change(layout, dtype) -> None:
     assert (result.labels[~mask] == -1).all()
 
 
+@pytest.mark.parametrize("explicit_mask", [False, True], ids=["alone", "with-mask"])
+@pytest.mark.parametrize("layout", ["gray", "rgb", "rgba"])
+def test_masked_array_pixels_are_not_fitted_or_changed(layout, explicit_mask) -> None:
+    """A numpy masked array's masked pixels (any channel masked) count as mask=False; with
+    ``mask=`` as well, a pixel takes part only if both allow it. The output is a masked array
+    with the input's mask."""
+    data = make_image(np.dtype(np.float32), layout, seed=18)
+    rng = np.random.default_rng(18)
+    hidden = rng.random(data.shape) < (0.2 if data.ndim == 2 else 0.1)  # element by element
+    masked = np.ma.masked_array(data, mask=hidden)
+    pixel_hidden = hidden if data.ndim == 2 else hidden.any(axis=2)
+    mask = rng.random(data.shape[:2]) < 0.7 if explicit_mask else None
+    allowed = ~pixel_hidden & (True if mask is None else mask)
+    result = quantize(masked, 5, seed=1, mask=mask)
+    expected = quantize(data, 5, seed=1, mask=allowed)
+    assert isinstance(result.image, np.ma.MaskedArray)
+    np.testing.assert_array_equal(np.ma.getmaskarray(result.image), hidden)
+    np.testing.assert_array_equal(result.image.data, expected.image)
+    np.testing.assert_array_equal(result.labels, expected.labels)
+    np.testing.assert_array_equal(result.palette.colors, expected.palette.colors)
+    np.testing.assert_array_equal(result.image.data[~allowed], data[~allowed])
+    palette = fit_palette(masked, 5, seed=1, mask=mask)
+    np.testing.assert_array_equal(palette.colors, expected.palette.colors)
+    applied = apply_palette(masked, result.palette, mask=mask)
+    np.testing.assert_array_equal(np.ma.getmaskarray(applied), hidden)
+    np.testing.assert_array_equal(applied.data, expected.image)
+
+
 @dtype_param
 @layout_param
 def test_pixels_not_fitted_do_not_influence_the_result(layout, dtype) -> None:
@@ -211,6 +239,32 @@ def test_non_contiguous_and_read_only_input(dtype) -> None:
         np.testing.assert_array_equal(result.image, expected.image)
         np.testing.assert_array_equal(result.labels, expected.labels)
         np.testing.assert_array_equal(result.palette.colors, expected.palette.colors)
+
+
+@pytest.mark.parametrize("dtype", DTYPES[1:], ids=lambda d: d.name)
+@pytest.mark.parametrize("layout", ["gray", "rgba"])
+def test_other_byte_order_is_accepted_and_kept(layout, dtype) -> None:
+    """A byte-swapped array ('>u2' on a little-endian machine) gives the native array's result, in
+    its own dtype; palettes are native."""
+    native = make_image(dtype, layout, seed=17)
+    swapped = native.astype(dtype.newbyteorder())
+    assert swapped.dtype != native.dtype
+    mask = np.ones(native.shape[:2], dtype=bool)
+    mask[::3] = False
+    expected = quantize(native, 5, seed=3, mask=mask)
+    result = quantize(swapped, 5, seed=3, mask=mask)
+    assert result.image.dtype == swapped.dtype
+    np.testing.assert_array_equal(result.image, expected.image)
+    np.testing.assert_array_equal(result.labels, expected.labels)
+    np.testing.assert_array_equal(result.palette.colors, expected.palette.colors)
+    assert result.palette.colors.dtype == dtype
+    applied = apply_palette(swapped, result.palette, mask=mask, dither="floyd-steinberg")
+    assert applied.dtype == swapped.dtype
+    np.testing.assert_array_equal(
+        applied, apply_palette(native, result.palette, mask, dither="floyd-steinberg")
+    )
+    shared = fit_palette([native, swapped], 5, seed=3)
+    np.testing.assert_array_equal(shared.colors, fit_palette([native, native], 5, seed=3).colors)
 
 
 # --- few colours: returned exactly ------------------------------------------------------------
@@ -336,6 +390,53 @@ def test_quantize_equals_apply_palette_on_exact_ties(layout) -> None:
     np.testing.assert_array_equal(apply_palette(pixels, result.palette), result.image)
 
 
+# Float values this small are the same CIELAB point as 0 (L* = 116 f(Y) - 16 and 16 + tiny - 16
+# == 0 in float64), and as each other: only their stored values tell them apart.
+TINY_VALUES = [0.0, 1e-18, 1e-17, 6.052505e-39]
+
+
+@pytest.mark.parametrize("dtype", [np.dtype(np.float32), np.dtype(np.float64)], ids=str)
+@pytest.mark.parametrize("n_colors", [4, 6], ids=["k-means", "few-colours"])
+def test_quantize_equals_apply_palette_for_floats_that_share_a_lab_point(n_colors, dtype) -> None:
+    """apply_palette(p, quantize(p, K).palette) == quantize(p, K).image, whether K keeps every
+    colour (each pixel keeps its own) or the k-means runs with the tiny values as fixed colours."""
+    colors = np.array([[v, v, v] for v in TINY_VALUES] + [[0.5, 0.2, 0.1], [0.75, 0.8, 0.9]], dtype=dtype)
+    pixels = np.repeat(colors[None], 3, axis=0)
+    fixed = colors[:4] if n_colors == 4 else None
+    result = quantize(pixels, n_colors, color_space="lab", seed=0, fixed_colors=fixed)
+    np.testing.assert_array_equal(apply_palette(pixels, result.palette), result.image)
+    np.testing.assert_array_equal(result.image[:, :4], pixels[:, :4])  # in the palette: kept
+
+
+@pytest.mark.parametrize("palette_dtype", [np.dtype(np.uint8), np.dtype(np.float32)], ids=str)
+@pytest.mark.parametrize("layout", ["gray", "gray1", "gray_alpha"])
+def test_gray_images_take_rgb_palettes_whose_colours_are_gray(layout, palette_dtype) -> None:
+    """Palette files load as RGB: an RGB palette with R = G = B works on a gray image as the
+    gray palette of those values, with dithering too."""
+    pixels = make_image(np.dtype(np.uint16), layout, seed=19)
+    levels = np.array([0, 60, 128, 200, 255]) / (255.0 if palette_dtype.kind == "f" else 1.0)
+    gray = Palette(levels[:, None].astype(palette_dtype), color_space="lab")
+    rgb = Palette(np.repeat(levels[:, None], 3, axis=1).astype(palette_dtype), color_space="lab")
+    for dither in ("none", "floyd-steinberg"):
+        np.testing.assert_array_equal(
+            apply_palette(pixels, rgb, dither=dither), apply_palette(pixels, gray, dither=dither)
+        )
+
+
+@pytest.mark.parametrize("layout", ["gray", "gray_alpha"])
+def test_gray_images_take_rgb_fixed_colours_and_init_that_are_gray(layout) -> None:
+    pixels = make_image(np.dtype(np.uint8), layout, seed=20)
+    fixed, init = np.array([[0], [128]]), np.array([[40], [90], [220]])
+    as_rgb = {"fixed_colors": np.repeat(fixed, 3, axis=1), "init": np.repeat(init, 3, axis=1)}
+    expected = quantize(pixels, 5, fixed_colors=fixed, init=init)
+    result = quantize(pixels, 5, **as_rgb)
+    np.testing.assert_array_equal(result.image, expected.image)
+    np.testing.assert_array_equal(result.palette.colors, expected.palette.colors)
+    assert result.palette.colors.shape[1] == 1
+    palette = fit_palette(pixels, 5, seed=0, fixed_colors=as_rgb["fixed_colors"])
+    np.testing.assert_array_equal(palette.colors, fit_palette(pixels, 5, seed=0, fixed_colors=fixed).colors)
+
+
 def test_same_seed_same_output() -> None:
     pixels = make_image(np.dtype(np.uint8), "rgb", seed=10)
     first = quantize(pixels, 8, seed=123)
@@ -427,6 +528,25 @@ def test_high_precision_matches_uint8_scale(dtype, color_space) -> None:
     low_error = ((low_result.image / 255.0 - low / 255.0) ** 2).mean()
     high_error = ((high_result.image / max_value(dtype) - high / max_value(dtype)) ** 2).mean()
     assert high_error <= 1.1 * low_error + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("dtype", "step"), [(np.dtype(np.uint16), 1 / 65535), (np.dtype(np.float32), 2.0**-24)], ids=str
+)
+def test_many_colours_in_a_few_10_bit_cells_are_fitted_as_well_as_in_8_bits(dtype, step) -> None:
+    """A deep image with more distinct colours than the fit's least number of points
+    (histogram.FIT_MIN_POINTS, 65536), in fewer 10-bit cells than K: the same content as an
+    8-bit image, one 8-bit step a step of the deep dtype (uint16 960 + value: 3 cells per
+    channel; float32 (960 + value) * 2**-24: one cell), gives K colours and the 8-bit image's
+    error, in steps of the content."""
+    values = np.random.default_rng(16).integers(0, 192, (400, 400, 3), dtype=np.uint8)
+    deep = ((960 + values.astype(np.float64)) * (1.0 if dtype.kind == "u" else step)).astype(dtype)
+    assert len(np.unique(deep.reshape(-1, 3), axis=0)) > 65536
+    result = quantize(deep, 32, seed=0)
+    assert len(result.palette) == 32
+    error_8 = ((quantize(values, 32, seed=0).image.astype(np.float64) - values) ** 2).mean()
+    error_deep = ((result.image.astype(np.float64) - deep) / max_value(dtype) / step) ** 2
+    assert error_deep.mean() <= 1.1 * error_8
 
 
 @space_param

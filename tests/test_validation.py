@@ -45,10 +45,11 @@ def _same(before, after) -> bool:
     return True  # scalars and strings are immutable
 
 
-def check_refused(function, args: tuple, kwargs: dict, match: str) -> None:
-    """``function(*args, **kwargs)`` raises ValueError/TypeError matching ``match``; arguments untouched."""
+def check_refused(function, args: tuple, kwargs: dict, match: str, error=ERRORS) -> None:
+    """``function(*args, **kwargs)`` raises ``error`` (ValueError/TypeError) matching ``match``;
+    arguments untouched."""
     before_args, before_kwargs = _snapshot(args), _snapshot(kwargs)
-    with pytest.raises(ERRORS, match=match):
+    with pytest.raises(error, match=match):
         function(*args, **kwargs)
     assert _same(before_args, args), "a positional argument was modified"
     assert _same(before_kwargs, kwargs), "a keyword argument was modified"
@@ -127,7 +128,9 @@ BAD_FIT_ARGUMENTS = [
     pytest.param(RGB, 4, {"init": "median-cut"}, "init", id="init=median-cut"),
     pytest.param(RGB, 4, {"init": np.zeros((3, 3), dtype=np.uint8)}, "init", id="init-too-few-rows"),
     pytest.param(RGB, 4, {"init": np.zeros((4, 1), dtype=np.uint8)}, "init", id="init-gray-for-rgb"),
-    pytest.param(GRAY, 4, {"init": np.zeros((4, 3), dtype=np.uint8)}, "init", id="init-rgb-for-gray"),
+    pytest.param(
+        GRAY, 4, {"init": np.full((4, 3), [0, 0, 9], dtype=np.uint8)}, "init", id="init-rgb-for-gray"
+    ),
     pytest.param(RGB, 4, {"init": np.zeros(12, dtype=np.uint8)}, "init", id="init-flat"),
     pytest.param(RGB, 4, {"init": np.full((4, 3), 300)}, "init", id="init-out-of-range"),
     pytest.param(RGB, 4, {"init": np.full((4, 3), np.nan)}, "init", id="init-nan"),
@@ -154,6 +157,123 @@ def test_fit_palette_bad_arguments(pixels, n_colors, kwargs, match) -> None:
     check_refused(fit_palette, (pixels, n_colors), {"seed": 0, **kwargs}, match)
 
 
+# One-line errors that name the parameter: TypeError for a value of the wrong type, ValueError
+# for one of the right type out of range.
+WRONG_TYPES = [
+    pytest.param({"n_colors": "4"}, "^n_colors must be an integer", id="n_colors='4'"),
+    pytest.param({"n_colors": 4.0}, "^n_colors must be an integer", id="n_colors=4.0"),
+    pytest.param({"n_init": "2"}, "^n_init must be an integer", id="n_init='2'"),
+    pytest.param({"n_init": 1.0}, "^n_init must be an integer", id="n_init=1.0"),
+    pytest.param({"n_init": True}, "^n_init must be an integer", id="n_init=True"),
+    pytest.param({"max_iter": "5"}, "^max_iter must be an integer", id="max_iter='5'"),
+    pytest.param({"max_iter": 2.5}, "^max_iter must be an integer", id="max_iter=2.5"),
+    pytest.param({"max_iter": None}, "^max_iter must be an integer", id="max_iter=None"),
+    pytest.param({"tol": "0.1"}, "^tol must be a number", id="tol='0.1'"),
+    pytest.param({"tol": None}, "^tol must be a number", id="tol=None"),
+    pytest.param({"tol": True}, "^tol must be a number", id="tol=True"),
+    pytest.param({"progress": 3}, "^progress must be callable or None, got int$", id="progress=3"),
+    pytest.param({"progress": "print"}, "^progress must be callable or None, got str$", id="progress-str"),
+]
+
+OUT_OF_RANGE = [
+    pytest.param({"n_colors": 0}, "^n_colors must be between 1 and 65536", id="n_colors=0"),
+    pytest.param({"n_init": 0}, "^n_init must be a positive integer", id="n_init=0"),
+    pytest.param({"max_iter": -1}, "^max_iter must be a positive integer", id="max_iter=-1"),
+    pytest.param({"tol": -0.1}, "^tol must be a number >= 0", id="tol=-0.1"),
+    pytest.param({"tol": float("nan")}, "^tol must be a number >= 0", id="tol=nan"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), WRONG_TYPES)
+@pytest.mark.parametrize("function", [quantize, fit_palette], ids=lambda f: f.__name__)
+def test_parameters_of_the_wrong_type_raise_type_error(function, kwargs, match) -> None:
+    check_refused(function, (RGB,), {"n_colors": 4, "seed": 0, **kwargs}, match, TypeError)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), OUT_OF_RANGE)
+@pytest.mark.parametrize("function", [quantize, fit_palette], ids=lambda f: f.__name__)
+def test_parameters_out_of_range_raise_value_error(function, kwargs, match) -> None:
+    check_refused(function, (RGB,), {"n_colors": 4, "seed": 0, **kwargs}, match, ValueError)
+
+
+RGB16 = RGB.astype(np.uint16) * 257
+RGB_FLOAT = RGB / 255.0
+UNIT_FLOATS = np.linspace(0.1, 0.9, 12).reshape(4, 3)
+
+# Colours given with the image (init, fixed_colors) must be colours of its dtype.
+BAD_COLOURS = [
+    pytest.param(
+        RGB,
+        "init",
+        UNIT_FLOATS,
+        r"^init must be whole numbers from 0 to 255 for a uint8 image, got 0\.1",
+        id="init-unit-floats-on-uint8",
+    ),
+    pytest.param(
+        RGB16,
+        "init",
+        UNIT_FLOATS * 65535,
+        "^init must be whole numbers from 0 to 65535 for a uint16 image",
+        id="init-fractions-on-uint16",
+    ),
+    pytest.param(
+        RGB_FLOAT,
+        "init",
+        UNIT_FLOATS * 255,
+        r"^init must lie in \[0, 1\] for a float64 image, got values up to 229\.5",
+        id="init-8-bit-values-on-float",
+    ),
+    pytest.param(
+        RGB,
+        "fixed_colors",
+        [[0.5, 0.5, 0.5]],
+        "^fixed_colors must be whole numbers from 0 to 255",
+        id="fixed-unit-floats-on-uint8",
+    ),
+    pytest.param(
+        RGB,
+        "fixed_colors",
+        [[0, 0, 256]],
+        r"^fixed_colors must lie in \[0, 255\] for a uint8 image, got values up to 256",
+        id="fixed-above-255",
+    ),
+    pytest.param(
+        RGB,
+        "fixed_colors",
+        [[0, 0, 0], [255, 255]],
+        r"^fixed_colors must have shape \(n, 3\) for this image; its rows have different lengths$",
+        id="fixed-ragged",
+    ),
+    pytest.param(
+        GRAY,
+        "fixed_colors",
+        [[7, 7, 7], [0, 0, 255]],
+        r"^a gray image needs gray colours \(R = G = B\); fixed_colors has colour \(0, 0, 255\) \(entry 1\)$",
+        id="fixed-not-gray-on-gray",
+    ),
+    pytest.param(
+        GRAY,
+        "init",
+        np.array([[1, 1, 1], [2, 2, 2], [3, 3, 3], [4, 4, 5]], dtype=np.uint8),
+        r"^a gray image needs gray colours \(R = G = B\); init has colour #040405 \(entry 3\)$",
+        id="init-not-gray-on-gray",
+    ),
+    pytest.param(
+        RGB,
+        "init",
+        [[0, 0, 0], [1, 1, 1], [2, 2], [3, 3, 3]],
+        r"^init must have shape \(4, 3\) for this image; its rows have different lengths$",
+        id="init-ragged",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pixels", "name", "colors", "match"), BAD_COLOURS)
+@pytest.mark.parametrize("function", [quantize, fit_palette], ids=lambda f: f.__name__)
+def test_colours_that_the_image_cannot_hold_are_refused(function, pixels, name, colors, match) -> None:
+    check_refused(function, (pixels, 4), {"seed": 0, name: colors}, match, ValueError)
+
+
 @pytest.mark.parametrize("n_colors", [1, 65536, np.int64(3), np.uint8(2)], ids=repr)
 def test_n_colors_limits_and_numpy_integers_accepted(n_colors) -> None:
     """The error cases above are not simply everything: the valid extremes work."""
@@ -163,15 +283,28 @@ def test_n_colors_limits_and_numpy_integers_accepted(n_colors) -> None:
 
 # --- apply_palette ----------------------------------------------------------------------------
 
+# RGB_PALETTE's third colour, (200, 10, 10), is not gray.
+NOT_GRAY_PALETTE = (
+    r"^a gray image needs gray colours \(R = G = B\); the palette has colour #c80a0a \(entry 2\)$"
+)
+
 BAD_APPLY_ARGUMENTS = [
     pytest.param(
         RGB, GRAY_PALETTE, {}, "^a gray palette cannot be applied to an RGB image$", id="gray-palette-on-rgb"
     ),
+    pytest.param(GRAY, RGB_PALETTE, {}, NOT_GRAY_PALETTE, id="rgb-palette-on-gray"),
+    pytest.param(GRAY[..., None], RGB_PALETTE, {}, NOT_GRAY_PALETTE, id="rgb-palette-on-gray1"),
     pytest.param(
-        GRAY, RGB_PALETTE, {}, "^an RGB palette cannot be applied to a gray image$", id="rgb-palette-on-gray"
+        RGBA_TRANSPARENT[..., [0, 3]], RGB_PALETTE, {}, NOT_GRAY_PALETTE, id="rgb-palette-on-gray-alpha"
     ),
-    pytest.param(GRAY[..., None], RGB_PALETTE, {}, "palette", id="rgb-palette-on-gray1"),
-    pytest.param(RGBA_TRANSPARENT[..., [0, 3]], RGB_PALETTE, {}, "palette", id="rgb-palette-on-gray-alpha"),
+    pytest.param(
+        GRAY,
+        Palette(np.array([[0, 0, 0], [0.5, 0.5, 0.25]])),
+        {},
+        r"^a gray image needs gray colours \(R = G = B\); "
+        r"the palette has colour \(0\.5, 0\.5, 0\.25\) \(entry 1\)$",
+        id="float-rgb-palette-on-gray",
+    ),
     pytest.param(RGB, np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8), {}, "Palette", id="ndarray"),
     pytest.param(RGB, [[0, 0, 0], [255, 255, 255]], {}, "Palette", id="list"),
     pytest.param(RGB, None, {}, "Palette", id="None"),

@@ -110,7 +110,7 @@ def bayer_thresholds() -> FloatArray:
     ndarray, shape (8, 8)
         Values in (-0.5, 0.5) with mean 0.
     """
-    index = np.zeros((1, 1), dtype=np.intp)
+    index: NDArray[np.intp] = np.zeros((1, 1), dtype=np.intp)
     for _ in range(3):
         index = np.block([[4 * index, 4 * index + 2], [4 * index + 3, 4 * index + 1]])
     thresholds: FloatArray = (index.astype(np.float64) + 0.5) / 64.0 - 0.5

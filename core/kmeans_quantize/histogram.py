@@ -16,10 +16,30 @@ from numpy.typing import NDArray
 
 from .pixels import to_unit
 
-__all__ = ["ColorHistogram", "color_histogram", "binned_means", "group_means", "FIT_BITS"]
+__all__ = [
+    "ColorHistogram",
+    "color_histogram",
+    "binned_means",
+    "fit_grid",
+    "fit_size",
+    "group_means",
+    "FIT_BITS",
+    "FIT_MIN_POINTS",
+    "FIT_POINTS_PER_COLOR",
+]
 
-#: Bits per channel of the histogram that uint16 and float images are fitted on.
+#: Bits per channel of the coarsest grid that uint16 and float images are fitted on.
 FIT_BITS = 10
+#: k-means on a uint16 or float image runs on at least this many points (or all its distinct
+#: colours, if fewer): about as many as the distinct colours of an 8-bit photo, which are
+#: fitted exactly. A grid of FIT_BITS bits holds that many for most deep photos; content in a
+#: narrow range of values (a noisy flat colour, a faint gradient) needs a finer one.
+FIT_MIN_POINTS = 1 << 16
+#: ... and at least this many points per palette colour, for the largest palettes.
+FIT_POINTS_PER_COLOR = 4
+#: The finest grid tried for float images: three channels of 20-bit cell indices fill 60 bits of
+#: an int64 key. Finer content is fitted on its distinct colours.
+_FLOAT_MAX_BITS = 20
 
 # At or above this many pixels, 8-bit histograms count into a dense table of
 # all 2**24 colours (linear time) instead of sorting (n log n).
@@ -112,11 +132,38 @@ def binned_means(
         cells = (hist.colors >> (8 * hist.colors.dtype.itemsize - bits)).astype(np.int64)
     else:
         cells = np.minimum((unit * (1 << bits)).astype(np.int64), (1 << bits) - 1)
-    key = np.zeros(len(hist), dtype=np.int64)
+    key: NDArray[np.int64] = np.zeros(len(hist), dtype=np.int64)
     for channel in range(cells.shape[1]):
         key = (key << bits) | cells[:, channel]
     means, counts, group = group_means(unit, hist.counts.astype(np.float64), key)
     return means, counts.astype(np.int64), group
+
+
+def fit_size(n_colors: int) -> int:
+    """How many points k-means on a uint16 or float image runs on at least, for ``n_colors``."""
+    return max(FIT_MIN_POINTS, FIT_POINTS_PER_COLOR * n_colors)
+
+
+def fit_grid(
+    hist: ColorHistogram, min_cells: int
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.intp]] | None:
+    """:func:`binned_means` on the coarsest grid with at least ``min_cells`` occupied cells.
+
+    Grids of :data:`FIT_BITS` bits per channel and finer (in steps of 2 bits) are tried in
+    turn. Returns None when the histogram has at most ``min_cells`` colours, or no grid coarser
+    than its own precision has enough cells: it is then to be fitted on its distinct colours,
+    so that an image with more distinct colours than the palette has always gets every colour.
+    """
+    if len(hist) <= min_cells:
+        return None
+    dtype = hist.colors.dtype
+    # uint16: 16 bits is the colours themselves.
+    finest = 8 * dtype.itemsize - 1 if dtype.kind == "u" else _FLOAT_MAX_BITS
+    for bits in range(FIT_BITS, finest + 1, 2):
+        binned = binned_means(hist, bits)
+        if len(binned[0]) >= min_cells:
+            return binned
+    return None
 
 
 def group_means(
@@ -129,7 +176,8 @@ def group_means(
     """
     _, group = np.unique(key, return_inverse=True)
     group = group.reshape(-1)
-    totals = np.bincount(group, weights=weights)
+    # Weighted counts are float64; asarray (no copy) says so for the stubs that type them as integers.
+    totals = np.asarray(np.bincount(group, weights=weights), dtype=np.float64)
     means = np.stack(
         [np.bincount(group, weights=weights * values[:, c]) / totals for c in range(values.shape[1])], axis=1
     )

@@ -95,7 +95,9 @@ def coarsen(data: WeightedPoints, cells_per_axis: int = 32) -> tuple[WeightedPoi
         # arrays over every cell. Either way the cells come in ascending key order.
         occupied, cell = np.unique(key, return_inverse=True)
         cell = cell.reshape(-1)
-    totals = np.bincount(cell, weights=data.weights, minlength=occupied.size)
+    # np.bincount with weights returns float64, but some numpy versions' stubs type it as integers
+    # whatever the weights: the asarray (no copy) gives one type under every numpy.
+    totals = np.asarray(np.bincount(cell, weights=data.weights, minlength=occupied.size), dtype=np.float64)
     means = np.empty((occupied.size, grid.shape[1]))
     for channel in range(grid.shape[1]):
         means[:, channel] = np.bincount(cell, weights=data.weights * data.points[:, channel]) / totals

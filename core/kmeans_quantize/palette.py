@@ -12,7 +12,42 @@ from numpy.typing import NDArray
 from .pixels import SUPPORTED_DTYPES
 from .space import check_color_space
 
-__all__ = ["Palette"]
+__all__ = ["Palette", "gray_colors"]
+
+
+def _shown(color: NDArray[Any]) -> str:
+    """A colour for a message: ``#rrggbb`` for 8-bit values, the values themselves otherwise."""
+    if color.dtype == np.uint8:
+        return "#" + "".join(f"{int(value):02x}" for value in color)
+    return "(" + ", ".join(f"{value:g}" for value in color.tolist()) + ")"
+
+
+def gray_colors(colors: NDArray[Any], name: str = "the palette") -> NDArray[Any]:
+    """Gray colours, shape (n, 1), from colours that are already gray or RGB with R = G = B.
+
+    Palette files always hold RGB; this lets their gray colours serve a gray image.
+
+    Parameters
+    ----------
+    colors : ndarray, shape (n, 1) or (n, 3)
+    name : str
+        What the colours are, for the error message ("the palette", "fixed_colors").
+
+    Raises
+    ------
+    ValueError
+        If an RGB colour is not gray, naming the first such colour and its row.
+    """
+    if colors.shape[1] == 1:
+        return colors
+    is_gray = (colors[:, 0] == colors[:, 1]) & (colors[:, 1] == colors[:, 2])
+    if not is_gray.all():
+        row = int(np.argmin(is_gray))
+        raise ValueError(
+            f"a gray image needs gray colours (R = G = B); {name} has colour {_shown(colors[row])} "
+            f"(entry {row})"
+        )
+    return colors[:, :1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +112,22 @@ class Palette:
         """Fraction of the counted pixels that each colour covers."""
         total = self.counts.sum()
         return self.counts / total if total else np.zeros(len(self))
+
+    def to_gray(self) -> Palette:
+        """This palette for gray images: one channel, same counts and ``color_space``.
+
+        An RGB palette whose colours are all gray (R = G = B), as loaded from a palette
+        file, keeps its first channel; a gray palette is returned as it is.
+
+        Raises
+        ------
+        ValueError
+            If a colour is not gray: "a gray image needs gray colours (R = G = B); the
+            palette has colour #ff0000 (entry 3)".
+        """
+        if self.colors.shape[1] == 1:
+            return self
+        return Palette(gray_colors(self.colors), self.counts, color_space=self.color_space)
 
     def sorted(self, by: str = "frequency") -> Palette:
         """A copy sorted by "frequency", "luminance" or "hue" (see :func:`palette_io.sort_palette`)."""

@@ -72,6 +72,9 @@ SUFFIX_FORMATS = {".gpl": "gpl", ".hex": "hex", ".txt": "hex", ".json": "json", 
 _GPL_MAX_COLUMNS = 16
 _HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6})")
 _DECIMAL = re.compile(r"[0-9]+")
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
+# Counts are stored as int64.
+_MAX_COUNT = 2**63 - 1
 _CHANNELS = ("red", "green", "blue")
 
 PathLike: TypeAlias = str | os.PathLike[str]
@@ -264,7 +267,8 @@ def save_palette(
         ``.txt``; ``.json``; ``.png``.
     name : str, optional
         Palette name for the ``Name:`` line of a GIMP palette (default: the file
-        name without its suffix). Other formats have no name and ignore it.
+        name without its suffix, each line break in it replaced by a space). Other
+        formats have no name and ignore it.
 
     Notes
     -----
@@ -289,7 +293,7 @@ def save_palette(
     path = Path(path)
     fmt = _format_of(path, format)
     if fmt == "gpl":
-        name = path.stem if name is None else name
+        name = _LINE_BREAK.sub(" ", path.stem) if name is None else name
         if "\n" in name or "\r" in name:
             raise ValueError(f"the palette name must be one line, got {name!r}")
         data = _gpl_text(palette, name).encode()
@@ -332,8 +336,18 @@ def _palette(
     )
 
 
+def _lines(text: str) -> list[str]:
+    """The lines of a palette file: split at ``\\n`` alone (dropping a ``\\r`` before it), as GIMP
+    reads them.
+
+    Not ``str.splitlines()``, which also breaks at ``\\v``, ``\\f``, ``\\x1c``-``\\x1e``,
+    ``\\x85``, U+2028 and U+2029: characters that a colour's or the palette's name may hold.
+    """
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def _parse_gpl(text: str, path: Path) -> Palette:
-    lines = text.splitlines()
+    lines = _lines(text)
     if not lines or not lines[0].startswith("GIMP Palette"):
         raise ValueError(f"{path}:1: not a GIMP palette: the first line must be 'GIMP Palette'")
     rows: list[list[int]] = []
@@ -356,7 +370,7 @@ def _parse_gpl(text: str, path: Path) -> Palette:
 def _parse_hex(text: str, path: Path) -> Palette:
     rows = [
         _hex_triple(line.strip(), f"{path}:{number}")
-        for number, line in enumerate(text.splitlines(), start=1)
+        for number, line in enumerate(_lines(text), start=1)
         if line.strip()
     ]
     return _palette(path, rows)
@@ -385,8 +399,8 @@ def _json_entry(entry: object, where: str) -> tuple[list[int], int]:
     else:
         rgb = _json_rgb(entry["rgb"], where)
     count = entry.get("count", 0)
-    if type(count) is not int or count < 0:
-        raise ValueError(f'{where}: "count" must be a non-negative integer, got {count!r}')
+    if type(count) is not int or not 0 <= count <= _MAX_COUNT:
+        raise ValueError(f'{where}: "count" must be an integer from 0 to 2**63 - 1, got {count!r}')
     return rgb, count
 
 
@@ -395,6 +409,11 @@ def _parse_json(text: str, path: Path) -> Palette:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}:{error.lineno}: invalid JSON: {error.msg}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: invalid JSON: nested too deeply for Python's parser") from None
+    except ValueError:
+        # The only other ValueError: an integer beyond sys.get_int_max_str_digits() (4300).
+        raise ValueError(f"{path}: invalid JSON: a number has too many digits to read") from None
     if not isinstance(data, dict) or not isinstance(data.get("colors"), list):
         raise ValueError(f'{path}: expected a JSON object with a "colors" list')
     try:
@@ -402,6 +421,8 @@ def _parse_json(text: str, path: Path) -> Palette:
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
     entries = [_json_entry(entry, f"{path}: colors[{index}]") for index, entry in enumerate(data["colors"])]
+    if sum(count for _, count in entries) > _MAX_COUNT:
+        raise ValueError(f'{path}: the "count"s add up to more than 2**63 - 1')
     return _palette(path, [rgb for rgb, _ in entries], [count for _, count in entries], color_space)
 
 
@@ -428,6 +449,8 @@ def load_palette(path: PathLike, format: str | None = None) -> Palette:
       ``Name:`` and ``Columns:`` lines before the first colour, blank lines and
       ``#`` comments are skipped; a row is three decimal integers separated by any
       whitespace, optionally followed by a name.
+    * ``gpl`` and ``hex``: lines end at ``\\n`` or ``\\r\\n`` only, as GIMP reads them, so a
+      name may hold other characters that Unicode counts as line breaks (U+2028, ...).
     * ``hex``: one ``#rrggbb`` or ``rrggbb`` per line (either case); blank lines
       are skipped.
     * ``json``: each colour needs ``"rgb"`` or ``"hex"`` (both must agree if both

@@ -28,12 +28,13 @@ class PixelData:
     Attributes
     ----------
     image : ndarray
-        The caller's array, unchanged (never written to).
+        The caller's array, unchanged (never written to), in any byte order; it
+        may be a numpy masked array (the output is then one too, same mask).
     colors : ndarray, shape (N, C)
-        The colour channels of every pixel (C = 1 for gray, 3 for RGB), a view
-        of ``image`` where possible.
+        The colour channels of every pixel (C = 1 for gray, 3 for RGB), in the
+        native byte order: a view of ``image`` where possible.
     alpha : ndarray of shape (N,) or None
-        The alpha channel, if the image has one.
+        The alpha channel, if the image has one (native byte order).
     selected : ndarray of bool, shape (N,)
         Pixels that take part: inside ``mask`` and not fully transparent.
     """
@@ -44,8 +45,9 @@ class PixelData:
     selected: NDArray[np.bool_]
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.image.dtype
+    def dtype(self) -> np.dtype[Any]:
+        """The pixels' dtype in the native byte order: one of :data:`SUPPORTED_DTYPES`."""
+        return self.colors.dtype
 
     @property
     def spatial_shape(self) -> tuple[int, int]:
@@ -69,7 +71,7 @@ def _check_array(pixels: object) -> NDArray[Any]:
         raise TypeError(
             f"pixels must be a numpy array of shape (H, W) or (H, W, C), got {type(pixels).__name__}"
         )
-    if pixels.dtype not in SUPPORTED_DTYPES:
+    if pixels.dtype.newbyteorder("=") not in SUPPORTED_DTYPES:
         raise TypeError(
             f"unsupported pixel dtype {pixels.dtype}; use uint8, uint16, float32 or float64 "
             "(floats in [0, 1])"
@@ -107,16 +109,32 @@ def _check_mask(mask: object, shape: tuple[int, int]) -> NDArray[np.bool_]:
 def prepare_pixels(pixels: object, mask: object | None = None) -> PixelData:
     """Validate ``pixels`` (and ``mask``) and flatten them to :class:`PixelData`.
 
+    The pixels of a numpy masked array that have any channel masked are left out, like
+    those where ``mask`` is False. Their values are checked all the same (NaN is refused
+    under the mask too): they are copied to the output.
+
     Raises
     ------
     TypeError, ValueError
         With a message naming what is wrong with the input.
     """
-    image = _check_array(pixels)
+    hidden: NDArray[np.bool_] | None = None
+    output: NDArray[Any]  # what the output is a copy of
+    if isinstance(pixels, np.ma.MaskedArray):
+        # The output is a copy of the masked array: the same mask, its masked pixels unchanged.
+        # (np.asarray gives the data; the mask may be one False for all, hence the broadcast.)
+        hidden, output = np.broadcast_to(np.asarray(pixels.mask, dtype=np.bool_), pixels.shape), pixels
+        image = _check_array(np.asarray(pixels))
+    else:
+        image = output = _check_array(pixels)
     height, width = image.shape[:2]
     channels = 1 if image.ndim == 2 else image.shape[2]
     n_color, has_alpha = _LAYOUTS[channels]
     flat = image.reshape(height * width, channels)
+    if flat.dtype != image.dtype.newbyteorder("="):
+        # Another byte order ('>u2' on a little-endian machine): converted once here, so that
+        # everything after works on native values (writing them back converts again).
+        flat = flat.astype(image.dtype.newbyteorder("="))
     colors = flat[:, :n_color]
     alpha = flat[:, n_color] if has_alpha else None
 
@@ -125,20 +143,22 @@ def prepare_pixels(pixels: object, mask: object | None = None) -> PixelData:
         selected &= _check_mask(mask, (height, width)).reshape(-1)
     if alpha is not None:
         selected &= alpha != 0
-    return PixelData(image=image, colors=colors, alpha=alpha, selected=selected)
+    if hidden is not None:
+        selected &= ~hidden.reshape(height * width, channels).any(axis=1)
+    return PixelData(image=output, colors=colors, alpha=alpha, selected=selected)
 
 
-def max_value(dtype: np.dtype) -> float:
+def max_value(dtype: np.dtype[Any]) -> float:
     """Largest stored value of ``dtype``: 255, 65535, or 1.0 for floats."""
     return float(np.iinfo(dtype).max) if dtype.kind == "u" else 1.0
 
 
-def to_unit(values: NDArray[Any], dtype: np.dtype) -> NDArray[np.float64]:
+def to_unit(values: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[np.float64]:
     """Scale values stored as ``dtype`` to floats in ``[0, 1]``."""
     return np.asarray(values, dtype=np.float64) / max_value(dtype)
 
 
-def from_unit(unit: NDArray[Any], dtype: np.dtype) -> NDArray[Any]:
+def from_unit(unit: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
     """Scale floats in ``[0, 1]`` (clipped) to ``dtype``, rounding integer types."""
     clipped = np.clip(unit, 0.0, 1.0)
     if dtype.kind == "u":

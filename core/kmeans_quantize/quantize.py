@@ -17,11 +17,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .dither import dither_labels
-from .histogram import ColorHistogram, binned_means, color_histogram
+from .histogram import ColorHistogram, color_histogram, fit_grid, fit_size
 from .initialization import initial_centers
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
 from .nearest import nearest
-from .palette import Palette
+from .palette import Palette, gray_colors
 from .pixels import PixelData, from_unit, max_value, prepare_pixels, to_unit
 from .space import check_color_space, decode, encode
 
@@ -100,9 +100,24 @@ def _check_n_colors(n_colors: object) -> int:
 
 
 def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
     return int(value)
+
+
+def _check_tol(tol: object) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)):
+        raise TypeError(f"tol must be a number, got {type(tol).__name__}")
+    if not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    return float(tol)
+
+
+def _check_progress(progress: object) -> None:
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
 
 
 def _check_seed(seed: object) -> int | np.random.Generator | None:
@@ -117,16 +132,39 @@ def _check_seed(seed: object) -> int | np.random.Generator | None:
 
 def _check_colors(name: str, colors: object, n_rows: int | None, data: PixelData) -> NDArray[Any]:
     """An array of colours given by the caller, in the image's dtype and value range."""
-    array = np.asarray(colors)
     n_channels = data.n_color_channels
+    shape = f"({'n' if n_rows is None else n_rows}, {n_channels})"
+    try:
+        array = np.asarray(colors)
+    except ValueError:  # nested lists of different lengths
+        raise ValueError(
+            f"{name} must have shape {shape} for this image; its rows have different lengths"
+        ) from None
+    if (
+        n_channels == 1
+        and array.ndim == 2
+        and array.shape[1] == 3
+        and array.dtype.kind in "uif"
+        and np.isfinite(array).all()
+    ):
+        array = gray_colors(array, name)  # RGB colours with R = G = B, as palette files hold
     if array.ndim != 2 or array.shape[1] != n_channels or (n_rows is not None and len(array) != n_rows):
-        rows = "n" if n_rows is None else str(n_rows)
-        raise ValueError(f"{name} must have shape ({rows}, {n_channels}) for this image, got {array.shape}")
+        raise ValueError(f"{name} must have shape {shape} for this image, got {array.shape}")
     if array.dtype.kind not in "uif" or not np.isfinite(array).all():
         raise ValueError(f"{name} must hold finite numbers")
+    if not array.size:
+        return array
     high = max_value(data.dtype)
-    if array.size and (array.min() < 0 or array.max() > high):
-        raise ValueError(f"{name} must lie in [0, {high:g}], the value range of the image's dtype")
+    low_found, high_found = array.min(), array.max()
+    if low_found < 0 or high_found > high:
+        found = f"down to {low_found:g}" if low_found < 0 else f"up to {high_found:g}"
+        raise ValueError(f"{name} must lie in [0, {high:g}] for a {data.dtype} image, got values {found}")
+    if data.dtype.kind == "u" and not np.array_equal(array, np.rint(array)):
+        # Typically colours scaled to [0, 1] given for an integer image.
+        fraction = array[array != np.rint(array)][0]
+        raise ValueError(
+            f"{name} must be whole numbers from 0 to {high:g} for a {data.dtype} image, got {fraction:g}"
+        )
     return array
 
 
@@ -144,8 +182,6 @@ def _check_fixed(fixed_colors: object, n_colors: int, data: PixelData) -> NDArra
     fixed = _check_colors("fixed_colors", fixed_colors, None, data)
     if len(fixed) > n_colors:
         raise ValueError(f"{len(fixed)} fixed colours do not fit in a palette of n_colors={n_colors}")
-    if data.dtype.kind == "u" and not np.array_equal(fixed, np.rint(fixed)):
-        raise ValueError("fixed_colors must be whole numbers for an integer image")
     fixed = fixed.astype(data.dtype)
     if len(np.unique(fixed, axis=0)) != len(fixed):
         raise ValueError("fixed_colors contains the same colour twice")
@@ -153,16 +189,19 @@ def _check_fixed(fixed_colors: object, n_colors: int, data: PixelData) -> NDArra
 
 
 def _fit_points(
-    hist: ColorHistogram, dtype: np.dtype, color_space: str
+    hist: ColorHistogram, dtype: np.dtype[Any], color_space: str, n_colors: int
 ) -> tuple[WeightedPoints, NDArray[np.intp] | None]:
     """The weighted points k-means runs on, and the point of each histogram colour.
 
     8-bit images are fitted on their distinct colours (the second value is
-    then None: point i is colour i); others on 10-bit cells.
+    then None: point i is colour i); others on the coarsest grid of 10 bits
+    per channel or finer with enough cells (:func:`~.histogram.fit_grid`),
+    or on their distinct colours too when they have few or no grid has enough.
     """
-    if dtype == np.uint8:
+    grid = None if dtype == np.uint8 else fit_grid(hist, fit_size(n_colors))
+    if grid is None:
         return WeightedPoints(encode(hist.colors, dtype, color_space), hist.counts.astype(np.float64)), None
-    means, counts, cell = binned_means(hist)
+    means, counts, cell = grid
     return WeightedPoints(encode(means, np.dtype(np.float64), color_space), counts.astype(np.float64)), cell
 
 
@@ -179,11 +218,15 @@ def _run_kmeans(
     seed: int | np.random.Generator | None,
     progress: ProgressCallback | None,
 ) -> KMeansFit:
+    """k-means on ``points``; the first ``len(fixed)`` centres of the fit are the fixed colours, unmoved."""
     fixed_points = encode(fixed, data.dtype, color_space)
     if len(points) + len(fixed) <= n_colors:
-        # No more points than colours (10-bit cells of a uint16/float image).
-        centers = np.unique(np.concatenate([fixed_points, points.points]), axis=0)
-        return lloyd(points, centers, max_iter=1)
+        # No more points than colours (a grid's cells, or colours with fixed ones): every point is a
+        # centre, after the fixed ones (a point on a fixed colour is left to it, so the centres
+        # stay distinct).
+        on_fixed = (points.points[:, None, :] == fixed_points[None, :, :]).all(axis=2).any(axis=1)
+        centers = np.concatenate([fixed_points, points.points[~on_fixed]])
+        return lloyd(points, centers, max_iter=1, n_fixed=len(fixed))
     start = None
     if isinstance(init, str):
         rng = np.random.default_rng(seed)
@@ -220,9 +263,9 @@ def _fit(
     init = _check_init(init, n_colors - len(fixed), data)
     n_init = _check_positive_int("n_init", n_init)
     max_iter = _check_positive_int("max_iter", max_iter)
+    tol = _check_tol(tol)
     seed = _check_seed(seed)
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating, np.integer)) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    _check_progress(progress)
     if not data.selected.any():
         raise ValueError("no pixel left to fit: the mask and/or the alpha channel exclude every pixel")
 
@@ -242,10 +285,8 @@ def _fit(
             hist_labels = index.reshape(-1)[: len(hist)]
             return _finish(hist, own_and_fixed, hist_labels, color_space, fixed, 0.0, 0, True)
 
-    points, cell = _fit_points(hist, data.dtype, color_space)
-    fit = _run_kmeans(
-        points, n_colors, init, fixed, data, color_space, n_init, max_iter, float(tol), seed, progress
-    )
+    points, cell = _fit_points(hist, data.dtype, color_space, n_colors)
+    fit = _run_kmeans(points, n_colors, init, fixed, data, color_space, n_init, max_iter, tol, seed, progress)
     if progress is not None:
         progress("fit", 1.0)
         progress("mapping", 0.0)
@@ -253,12 +294,13 @@ def _fit(
     # the nearest. Ties go to the colour that sorts first (as in apply_palette),
     # so the centres are put in that order first; equal colours end up adjacent.
     rounded = decode(fit.centers, data.dtype, color_space)
-    rounded[: len(fixed)] = fixed  # exactly as given, whatever the space's rounding
+    rounded[: len(fixed)] = fixed  # exactly as given (the fit keeps them first), whatever the rounding
     order = np.lexsort(rounded.T[::-1])
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     colors, cluster_to_color = np.unique(rounded[order], axis=0, return_inverse=True)
     cluster_to_color = cluster_to_color.reshape(-1)
+    color_points = encode(colors, data.dtype, color_space)
     if cell is None:
         start = Assignment(rank[fit.labels], fit.assignment.margins)
         rounded_points = encode(rounded[order], data.dtype, color_space)
@@ -266,8 +308,36 @@ def _fit(
     else:
         guess = cluster_to_color[rank[fit.labels[cell]]]
         hist_points = encode(hist.colors, data.dtype, color_space)
-        hist_labels = nearest(hist_points, encode(colors, data.dtype, color_space), guess)
+        hist_labels = nearest(hist_points, color_points, guess)
+    hist_labels = _own_colors(hist.colors, hist_labels, colors, color_points)
     return _finish(hist, colors, hist_labels, color_space, fixed, fit.inertia, fit.n_iter, fit.converged)
+
+
+def _own_colors(
+    colors: NDArray[Any], labels: NDArray[np.intp], palette: NDArray[Any], points: NDArray[np.float64]
+) -> NDArray[np.intp]:
+    """``labels`` (nearest ``palette`` colours of ``colors``), with every colour that is in the palette
+    labelled as itself.
+
+    The nearest colour is searched in the clustering space, where two palette colours can be one
+    point (a float below about 1e-17 and 0 in CIELAB, since 16 + tiny - 16 == 0): the search then
+    gives both to the first. ``palette`` is in the dtype of ``colors``, in tie-break order (ties
+    go to the first), and ``points`` are its clustering-space points. Only colours labelled with a
+    palette colour that shares its point are looked at.
+    """
+    _, group, sizes = np.unique(points, axis=0, return_inverse=True, return_counts=True)
+    shared = np.flatnonzero(sizes[group.reshape(-1)] > 1)
+    if not shared.size:
+        return labels
+    candidates = np.flatnonzero(np.isin(labels, shared))
+    # Each candidate's first equal row among the shared palette colours (then the candidates).
+    rows = np.concatenate([palette[shared], colors[candidates]])
+    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    match = first[inverse.reshape(-1)[shared.size :]]
+    found = match < shared.size
+    labels = labels.copy()
+    labels[candidates[found]] = shared[match[found]]
+    return labels
 
 
 def _finish(
@@ -349,7 +419,7 @@ def _side_by_side(images: Sequence[object], masks: object | None) -> PixelData:
     elif not isinstance(masks, (list, tuple)) or len(masks) != len(images):
         raise ValueError("with a list of images, mask must be a list with one mask (or None) per image")
     checked = [prepare_pixels(image, mask) for image, mask in zip(images, masks, strict=True)]
-    kinds = {(data.image.dtype, data.image.shape[2:]) for data in checked}
+    kinds = {(data.dtype, data.image.shape[2:]) for data in checked}
     if len(kinds) > 1:
         raise ValueError("the images must be of one kind: same dtype and number of channels")
     column = np.concatenate([data.image.reshape(-1, 1, *data.image.shape[2:]) for data in checked])
@@ -410,7 +480,9 @@ def quantize(
     ----------
     pixels : ndarray, shape (H, W) or (H, W, C)
         C = 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA); dtype uint8,
-        uint16, float32 or float64 (floats in [0, 1]). Not modified.
+        uint16, float32 or float64 (floats in [0, 1]), in either byte order
+        (the output keeps the input's dtype, byte order included; palettes
+        are in the native byte order). Not modified.
     n_colors : int
         Palette size K, 1 to 65536. An image with no more distinct colours
         than this is returned unchanged, its colours as the palette.
@@ -421,7 +493,8 @@ def quantize(
     init : {"k-means++", "random"} or array of shape (n_colors - F, C)
         How the centres start: greedy k-means++ (weighted by pixel count),
         ``n_colors`` distinct colours drawn at random (weighted), or the
-        given colours (in the image's dtype and range; F = number of
+        given colours (in the image's dtype and range: whole numbers for
+        integer images, so not 0-1 floats for uint8; F = number of
         ``fixed_colors``). Seeded starts are settled on a coarse histogram
         and improved there by split–merge moves
         (:mod:`kmeans_quantize.splitmerge`); given colours are used as they are.
@@ -439,29 +512,44 @@ def quantize(
         Seed for the initialisation; the same input, arguments and seed give
         byte-identical output. None draws fresh entropy.
     mask : bool array of shape (H, W), optional
-        Only pixels where ``mask`` is True are fitted and changed.
+        Only pixels where ``mask`` is True are fitted and changed. If
+        ``pixels`` is a numpy masked array, its masked pixels (any channel
+        masked) are left out too, and the output is a masked array with the
+        same mask.
     fixed_colors : array of shape (F, C), optional
         Colours (in the image's dtype and range) that are in the palette
         whatever the image holds and never move; the other n_colors - F are
-        fitted around them.
+        fitted around them. For a gray image, RGB colours with R = G = B
+        (as palette files hold) serve as well, here and in ``init``.
     dither : {"none", "floyd-steinberg", "ordered"}
         How pixels are mapped to the palette (see :func:`apply_palette`).
         The palette's counts are those of the nearest-colour mapping.
-    progress : callable, optional
+    progress : callable or None, optional
         ``progress(stage, fraction)`` is called as the work advances.
 
     Returns
     -------
     QuantizeResult
 
+    Raises
+    ------
+    TypeError
+        For an argument of the wrong type (``max_iter="5"``, ``progress=3``).
+    ValueError
+        For a value out of range, or colours (``init``, ``fixed_colors``) that
+        are not colours of the image's dtype.
+
     Notes
     -----
     Fully transparent pixels (alpha 0) are neither fitted nor changed; the
     alpha channel is copied unchanged. 8-bit images are clustered on their
     exact colour histogram, which gives the same result as clustering every
-    pixel. uint16 and float images are clustered on a histogram of 10 bits
-    per channel (each cell is the mean of its pixels); the final mapping of
-    pixels to the palette uses their full precision.
+    pixel. uint16 and float images are clustered on their exact histogram
+    too when it has at most 65,536 colours (or 4 per palette colour, if more);
+    beyond that on the coarsest histogram of 10, 12, 14... bits per channel
+    with at least that many cells (each cell is the mean of its pixels), so
+    values in a narrow range are fitted as finely as the same content in 8
+    bits. The final mapping of pixels to the palette uses their full precision.
     """
     data = prepare_pixels(pixels, mask)
     dither = _check_dither(dither)
@@ -482,11 +570,18 @@ def apply_palette(
     """Replace every pixel by its nearest palette colour (or dither with the palette).
 
     Nearness is measured in ``palette.color_space``; on an exact tie the
-    colour that sorts first wins. Pixels outside ``mask`` or fully
-    transparent keep their values; alpha is copied unchanged.
+    colour that sorts first wins, except that a pixel whose colour is in the
+    palette keeps it (in CIELAB, floats below about 1e-17 are the same point
+    as 0). Pixels outside ``mask`` or fully transparent keep their values;
+    alpha is copied unchanged. ``apply_palette(p, quantize(p, K).palette)``
+    equals ``quantize(p, K).image`` (without dithering).
 
     Parameters
     ----------
+    palette : Palette
+        Gray for a gray image (with or without alpha), RGB for an RGB one. An
+        RGB palette whose colours are all gray (R = G = B), as palette files
+        hold, serves a gray image too (see :meth:`Palette.to_gray`).
     dither : {"none", "floyd-steinberg", "ordered"}
         "floyd-steinberg" diffuses each pixel's error to its neighbours;
         "ordered" adds a Bayer 8x8 threshold pattern. Neither touches pixels
@@ -508,12 +603,10 @@ def remap(
         raise TypeError(f"palette must be a kmeans_quantize.Palette, got {type(palette).__name__}")
     data = prepare_pixels(pixels, mask)
     dither = _check_dither(dither)
-    if palette.colors.shape[1] != data.n_color_channels:
-        kinds = {1: "a gray", 3: "an RGB"}
-        raise ValueError(
-            f"{kinds[palette.colors.shape[1]]} palette cannot be applied to "
-            f"{kinds[data.n_color_channels]} image"
-        )
+    if data.n_color_channels == 1:
+        palette = palette.to_gray()  # RGB palettes with R = G = B, as palette files hold
+    elif palette.colors.shape[1] == 1:
+        raise ValueError("a gray palette cannot be applied to an RGB image")
     colors = palette.colors
     if colors.dtype != data.dtype:
         colors = from_unit(to_unit(colors, colors.dtype), data.dtype)
@@ -526,5 +619,6 @@ def remap(
     # Ties go to the palette colour that sorts first, as in quantize.
     order = np.lexsort(palette.colors.T[::-1])
     palette_points = encode(palette.colors[order], palette.colors.dtype, space)
-    hist_labels = order[nearest(encode(hist.colors, data.dtype, space), palette_points)]
+    sorted_labels = nearest(encode(hist.colors, data.dtype, space), palette_points)
+    hist_labels = order[_own_colors(hist.colors, sorted_labels, colors[order], palette_points)]
     return _paint(data, _nearest_labels(data, hist, hist_labels), colors)

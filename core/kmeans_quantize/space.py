@@ -41,7 +41,7 @@ def check_color_space(color_space: object) -> str:
     return str(color_space)
 
 
-def encode(values: NDArray[Any], dtype: np.dtype, color_space: str) -> NDArray[np.float64]:
+def encode(values: NDArray[Any], dtype: np.dtype[Any], color_space: str) -> NDArray[np.float64]:
     """Map stored colour values ``(N, C)`` of ``dtype`` into the clustering space."""
     if color_space == "rgb":
         if dtype == np.uint8:
@@ -55,7 +55,7 @@ def encode(values: NDArray[Any], dtype: np.dtype, color_space: str) -> NDArray[n
     return _FORWARD[color_space](unit) * _SCALE[color_space]
 
 
-def decode(points: NDArray[np.float64], dtype: np.dtype, color_space: str) -> NDArray[Any]:
+def decode(points: NDArray[np.float64], dtype: np.dtype[Any], color_space: str) -> NDArray[Any]:
     """Map clustering-space points back to stored values of ``dtype``, clipped to the gamut."""
     if color_space == "rgb":
         return from_unit(points / 255.0, dtype)
