@@ -827,3 +827,45 @@ def test_standard_stream_mistakes_are_one_line(
     stderr = process.stderr.decode()
     assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
     assert all(word in stderr for word in words), stderr
+
+
+# --- gray images with palettes and fixed colours ------------------------------------------------
+
+
+def gray_png(path: Path) -> Path:
+    Image.fromarray(photo(seed=9)[..., 0]).save(path)
+    return path
+
+
+def test_a_gray_image_takes_a_palette_file_of_grays(tmp_path: Path) -> None:
+    source = gray_png(tmp_path / "gray.png")
+    (tmp_path / "grays.hex").write_text("#000000\n#808080\n#ffffff\n")
+    process = run_cli(source, "--palette-in", "grays.hex", "-o", "out.png", cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    out, mode, _ = read(tmp_path / "out.png")
+    assert mode == "L"
+    assert set(np.unique(out)) <= {0, 128, 255}
+    original = read(source)[0].astype(int)
+    nearest = np.array([0, 128, 255])[np.abs(original[..., None] - [0, 128, 255]).argmin(axis=-1)]
+    np.testing.assert_array_equal(out, nearest)
+
+
+def test_a_gray_image_keeps_gray_fixed_colours(tmp_path: Path) -> None:
+    source = gray_png(tmp_path / "gray.png")
+    process = run_cli(source, "-k", "4", "--fixed-colors", "#000000,#ffffff", "-o", "out.png", cwd=tmp_path)
+    assert process.returncode == 0, process.stderr
+    out, mode, _ = read(tmp_path / "out.png")
+    assert mode == "L" and {0, 255} <= set(np.unique(out).tolist()) and len(np.unique(out)) <= 4
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--palette-in", "colours.hex"], ["-k", "4", "--fixed-colors", "#000000,#ff0000"]],
+    ids=["palette-in", "fixed-colors"],
+)
+def test_colours_on_a_gray_image_say_what_would_work(tmp_path: Path, args: list[str]) -> None:
+    source = gray_png(tmp_path / "gray.png")
+    (tmp_path / "colours.hex").write_text("#000000\n#ff0000\n")
+    process = run_cli(source, *args, "-o", "out.png", cwd=tmp_path)
+    assert_one_line_error(process, "gray.png", "gray colours (R = G = B)", "#ff0000")
+    assert not (tmp_path / "out.png").exists()

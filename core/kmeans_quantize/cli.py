@@ -41,7 +41,7 @@ from .imagefile import (
     write_indexed,
 )
 from .metrics import mean_delta_e_2000, mse, psnr
-from .palette import Palette
+from .palette import Palette, gray_colors
 from .palette_io import SUFFIX_FORMATS, load_palette, save_palette
 from .pixels import from_unit, prepare_pixels, to_unit
 from .quantize import DITHERS, MAX_COLORS, fit_palette, quantize, remap
@@ -195,10 +195,14 @@ def _check_fixed(fixed: NDArray[np.uint8], n_colors: int) -> None:
         raise UserError(f"--fixed-colors gives {len(fixed)} colours, more than -k {n_colors}")
 
 
-def _in_dtype(colors: NDArray[np.uint8], like: NDArray[Any]) -> NDArray[Any]:
-    """8-bit RGB colours in the value range of an image of ``like``'s dtype and channels."""
+def _in_dtype(colors: NDArray[np.uint8], like: NDArray[Any], source: str) -> NDArray[Any]:
+    """--fixed-colors (8-bit RGB) in the value range and channels of an image like ``like``: gray
+    for a gray image, which takes only colours with R = G = B."""
     if (1 if like.ndim == 2 else like.shape[2]) in (1, 2):
-        raise UserError("--fixed-colors needs colour (RGB) images")
+        try:
+            colors = gray_colors(colors, "--fixed-colors")
+        except ValueError as error:
+            raise UserError(f"{source}: {error}") from None
     return from_unit(to_unit(colors, colors.dtype), like.dtype)
 
 
@@ -293,7 +297,7 @@ def _process(job: Job) -> Outcome:
             image, labels = remap(pixels, job.palette, dither=args.dither)
             palette, n_iter = job.palette, 0
         else:
-            fixed = None if job.fixed is None else _in_dtype(job.fixed, pixels)
+            fixed = None if job.fixed is None else _in_dtype(job.fixed, pixels, job.source_name)
             result = quantize(
                 pixels, args.colors, fixed_colors=fixed, dither=args.dither, **_fit_options(args)
             )
@@ -362,7 +366,7 @@ def _shared_palette(jobs: list[Job], args: argparse.Namespace, fixed: NDArray[np
         except ImageFileError as error:
             raise UserError(f"{error} (--shared-palette needs every input)") from None
     try:
-        fixed_in_dtype = None if fixed is None else _in_dtype(fixed, images[0])
+        fixed_in_dtype = None if fixed is None else _in_dtype(fixed, images[0], "--shared-palette")
         return fit_palette(images, args.colors, fixed_colors=fixed_in_dtype, **_fit_options(args))
     except ValueError as error:
         raise UserError(f"--shared-palette: {error}") from None
