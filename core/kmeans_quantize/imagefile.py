@@ -80,7 +80,7 @@ def read_image(
             _check_size(image.size, max_pixels, label)
             if getattr(image, "is_animated", False) and image.format in ANIMATION_FORMATS:
                 raise ImageFileError(
-                    f"{label}: an animation ({image.n_frames} frames) cannot be quantized as one image; "
+                    f"{label}: an animation ({getattr(image, 'n_frames', 'several')} frames) cannot be quantized as one image; "
                     "quantize its frames as separate images (with --shared-palette for one palette)"
                 )
             deep = _read_deep_color(source, image)
@@ -99,7 +99,7 @@ def read_image(
                 return np.asarray(image, dtype=np.float32)
             if mode not in ("L", "LA", "RGB", "RGBA"):
                 has_alpha = "A" in image.getbands() or "transparency" in image.info
-                image = image.convert("RGBA" if has_alpha else "RGB")
+                return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
             return np.asarray(image)
     except FileNotFoundError:
         raise ImageFileError(f"{label}: no such file") from None
