@@ -219,14 +219,9 @@ def _run_kmeans(
     progress: ProgressCallback | None,
 ) -> KMeansFit:
     """k-means on ``points``; the first ``len(fixed)`` centres of the fit are the fixed colours, unmoved."""
+    # There are more points than free colours here: _fit handles images with few colours (their
+    # own and the fixed ones at most K) itself, and a grid has at least fit_size(K) > K cells.
     fixed_points = encode(fixed, data.dtype, color_space)
-    if len(points) + len(fixed) <= n_colors:
-        # No more points than colours (a grid's cells, or colours with fixed ones): every point is a
-        # centre, after the fixed ones (a point on a fixed colour is left to it, so the centres
-        # stay distinct).
-        on_fixed = (points.points[:, None, :] == fixed_points[None, :, :]).all(axis=2).any(axis=1)
-        centers = np.concatenate([fixed_points, points.points[~on_fixed]])
-        return lloyd(points, centers, max_iter=1, n_fixed=len(fixed))
     start = None
     if isinstance(init, str):
         rng = np.random.default_rng(seed)
