@@ -12,16 +12,19 @@ An install is ``<plug-ins>/kmeans-quantize/kmeans-quantize.py`` plus a copy of t
 the plug-in does not depend on the package being installed into GIMP's Python. GIMP's Python
 still needs numpy; after installing, this script prints how to get it for the current platform.
 
-The default plug-ins folder is GIMP 3.0's per-user one: ``~/.config/GIMP/3.0/plug-ins``
-(``$XDG_CONFIG_HOME`` respected) on Linux, ``%APPDATA%\\GIMP\\3.0\\plug-ins`` on Windows and
-``~/Library/Application Support/GIMP/3.0/plug-ins`` on macOS. GIMP lists the folders it
-searches under Edit > Preferences > Folders > Plug-ins.
+The default plug-ins folder is the per-user one of the newest GIMP 3.x that has a settings
+folder, else GIMP 3.0's: ``~/.config/GIMP/3.x/plug-ins`` (``$XDG_CONFIG_HOME`` respected) on
+Linux, ``%APPDATA%\\GIMP\\3.x\\plug-ins`` on Windows and
+``~/Library/Application Support/GIMP/3.x/plug-ins`` on macOS. Each GIMP 3.x reads only its own
+folder (GIMP 3.2: ``GIMP/3.2``) and copies the newest older one on its first start. GIMP lists
+the folders it searches under Edit > Preferences > Folders > Plug-ins.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -110,7 +113,12 @@ def platform_key(platform: str) -> str:
 
 
 def default_plugin_dir(platform: str, environ: Mapping[str, str], home: Path) -> Path:
-    """GIMP 3.0's per-user plug-ins folder on a platform.
+    """The per-user plug-ins folder of the newest GIMP 3.x with a settings folder, else GIMP 3.0's.
+
+    Each GIMP 3.x keeps its settings, plug-ins included, in its own ``GIMP/3.x`` folder (GIMP 3.2
+    in ``GIMP/3.2``) and reads no other per-user one; on its first start it copies the newest
+    older one. So the newest existing ``GIMP/3.x`` is the folder of the GIMP in use, and
+    ``GIMP/3.0`` (when there is none yet) is read by GIMP 3.0 and copied by any later 3.x.
 
     Parameters
     ----------
@@ -137,7 +145,18 @@ def default_plugin_dir(platform: str, environ: Mapping[str, str], home: Path) ->
         # The XDG spec says to ignore a relative XDG_CONFIG_HOME, and GLib (hence GIMP) does so.
         xdg = environ.get("XDG_CONFIG_HOME", "")
         base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".config"
-    return base / "GIMP" / "3.0" / "plug-ins"
+    gimp = base / "GIMP"
+    found = {
+        int(m[1]): path for path in _subfolders(gimp) if (m := re.fullmatch(r"3\.(0|[1-9]\d*)", path.name))
+    }
+    return (found[max(found)] if found else gimp / "3.0") / "plug-ins"
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return [path for path in folder.iterdir() if path.is_dir()]
+    except OSError:  # missing or unreadable: no GIMP settings folder yet
+        return []
 
 
 def _walk(

@@ -406,6 +406,27 @@ def test_default_plugin_dir() -> None:
     )
 
 
+def test_default_plugin_dir_is_the_newest_gimp_3_settings_folder(tmp_path: Path) -> None:
+    """GIMP 3.2 reads GIMP/3.2, not GIMP/3.0: the newest existing 3.x folder wins (by number)."""
+    install = load_install_module()
+    gimp = tmp_path / ".config" / "GIMP"
+    (gimp / "2.10").mkdir(parents=True)
+    assert install.default_plugin_dir("linux", {}, tmp_path) == gimp / "3.0" / "plug-ins"
+    (gimp / "3.0").mkdir()
+    assert install.default_plugin_dir("linux", {}, tmp_path) == gimp / "3.0" / "plug-ins"
+    (gimp / "3.2").mkdir()
+    assert install.default_plugin_dir("linux", {}, tmp_path) == gimp / "3.2" / "plug-ins"
+    (gimp / "3.10").mkdir()
+    (gimp / "3.08").mkdir()  # not a name GIMP gives its folders
+    (gimp / "3.12").write_text("a file, not a settings folder")
+    assert install.default_plugin_dir("linux", {}, tmp_path) == gimp / "3.10" / "plug-ins"
+    appdata = tmp_path / "AppData" / "Roaming"
+    (appdata / "GIMP" / "3.2").mkdir(parents=True)
+    assert install.default_plugin_dir("win32", {"APPDATA": str(appdata)}, tmp_path) == (
+        appdata / "GIMP" / "3.2" / "plug-ins"
+    )
+
+
 def test_numpy_hints_for_every_platform() -> None:
     install = load_install_module()
     for platform in ("linux", "win32", "darwin", "freebsd13"):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,15 @@ import pytest
 from gimp_harness import Gimp3, find_gimp3
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+#: What was tested, for the end of pytest's report (GIMP, Python and numpy versions).
+TESTED: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in TESTED:
+        terminalreporter.write_line(line)
 
 
 @dataclass
@@ -46,6 +57,11 @@ def gimp3() -> Gimp3:
     return found
 
 
+def output(done: subprocess.CompletedProcess[str]) -> str:
+    """A finished process's exit status and the ends of its output, for an assertion message."""
+    return f"exit {done.returncode}\n--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
+
+
 def run_script(
     gimp3: Gimp3,
     script: str,
@@ -71,7 +87,7 @@ def run_script(
         start = time.perf_counter()
         done = gimp3.batch(space, space.path(script), {"KMQ_GIMP_OUT": space.path("out"), **environment}, gui)
         seconds = time.perf_counter() - start
-        log = f"exit {done.returncode}\n--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
+        log = output(done)
         assert done.returncode == 0, f"GIMP ({gimp3.describe()}) failed:\n{log}"
         results_file = out / "results.json"
         assert results_file.exists(), f"the script wrote no results.json:\n{log}"
@@ -125,13 +141,58 @@ def inputs() -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def gimp_run(gimp3: Gimp3, inputs: dict[str, np.ndarray]) -> GimpRun:
     """Every scenario of in_gimp.py, in one GIMP start."""
-    return run_script(gimp3, "in_gimp.py", inputs)
+    run = run_script(gimp3, "in_gimp.py", inputs)
+    versions = run.results.get("versions", {})
+    if "gimp" in versions:
+        TESTED.append(
+            f"tested in GIMP {versions['gimp']} (Python {versions['python']}, numpy {versions['numpy']}): "
+            f"{gimp3.describe()}"
+        )
+    return run
 
 
 @pytest.fixture(scope="session")
 def gui_run(gimp3: Gimp3) -> GimpRun:
     """Undo, the dialog and last values, in GIMP with its windows on Xvfb."""
     return run_script(gimp3, "in_gimp_gui.py", gui=True)
+
+
+@pytest.fixture(scope="session")
+def user_install_run(gimp3: Gimp3) -> dict[str, Any]:
+    """gimp_plugin/install.py without --plugin-dir, as a user runs it, between two starts of GIMP
+    with its default per-user profile under the workspace's HOME (the first start creates it).
+
+    install.py runs where GIMP does (the root's python3, or this Python for a host GIMP). Returns
+    what in_gimp_user_profile.py saw ``before`` and ``after`` the install, and install.py's output.
+    """
+    facts: dict[str, Any] = {}
+    with gimp3.workspace() as space:
+        (space.host / "home").mkdir(exist_ok=True)
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(REPO / "gimp_plugin", space.host / "checkout" / "gimp_plugin", ignore=skip)
+        package = Path("core") / "kmeans_quantize"
+        shutil.copytree(REPO / package, space.host / "checkout" / package, ignore=skip)
+        shutil.copy(HERE / "in_gimp_user_profile.py", space.host)
+        for step in ("before", "after"):
+            if step == "after":
+                python = "python3" if gimp3.root is not None else sys.executable
+                install = [python, space.path("checkout", "gimp_plugin", "install.py")]
+                done = subprocess.run(
+                    gimp3.command(space, install, {}, user_profile=True),
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    stdin=subprocess.DEVNULL,
+                )
+                assert done.returncode == 0, f"install.py failed:\n{done.stdout}\n{done.stderr}"
+                facts["install_output"] = done.stdout
+            result = space.path(f"{step}.json")
+            done = gimp3.batch(
+                space, space.path("in_gimp_user_profile.py"), {"KMQ_GIMP_RESULT": result}, user_profile=True
+            )
+            assert done.returncode == 0, f"GIMP ({gimp3.describe()}) failed:\n{output(done)}"
+            facts[step] = json.loads((space.host / f"{step}.json").read_text())
+    return facts
 
 
 #: Stands in for a Python without numpy: importing it fails as a missing package does.

@@ -11,6 +11,7 @@ traceback instead) and the pixels in ``<scenario>.npz``. The assertions are made
 
 import json
 import os
+import sys
 import traceback
 
 import numpy as np
@@ -349,6 +350,11 @@ def scenario_last_values():
     facts = {"status": status, "message": message, "layers": tree(image)}
     image.delete()
     return facts, {}
+
+
+def scenario_versions():
+    """What runs the scenarios: GIMP's version, its Python's and numpy's."""
+    return {"gimp": Gimp.version(), "python": sys.version.split()[0], "numpy": np.__version__}, {}
 
 
 results = {}

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import GimpRun
+from gimp_harness import Gimp3
 from kmeans_quantize import apply_palette, fit_palette, quantize
 
 SUCCESS = "success"
@@ -213,3 +214,20 @@ def test_missing_numpy_is_explained(no_numpy_run: GimpRun) -> None:
     assert "needs numpy" in facts["message"]
     assert "sudo apt install python3-numpy" in facts["message"]  # the Linux advice, this platform
     assert facts["layers"] == ["plain"]
+
+
+def test_runs_in_the_gimp_release_asked_for(gimp_run: GimpRun, gimp3: Gimp3) -> None:
+    # KMQ_GIMP_VERSION (the gimp and gimp32 envs set it) picks the release; make sure it ran
+    assert gimp_run.facts("versions")["gimp"].startswith(f"{gimp3.release.version}.")
+
+
+def test_install_py_default_folder_is_the_one_this_gimp_reads(
+    user_install_run: dict[str, Any], gimp3: Gimp3
+) -> None:
+    before, after = user_install_run["before"], user_install_run["after"]
+    # GIMP 3.0 keeps its settings in ~/.config/GIMP/3.0, GIMP 3.2 in ~/.config/GIMP/3.2
+    assert before["directory"].endswith(f"/GIMP/{gimp3.release.version}")
+    assert not before["registered"]  # a fresh profile: not installed yet
+    installed = f"{before['directory']}/plug-ins/kmeans-quantize/kmeans-quantize.py"
+    assert f"Installed K-Means Quantize: {installed}" in user_install_run["install_output"]
+    assert after["registered"], f"GIMP does not see the plug-in install.py installed:\n{user_install_run}"
