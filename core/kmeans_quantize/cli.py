@@ -542,7 +542,7 @@ def _worker_stop(signum: int, frame: FrameType | None) -> None:
     os._exit(128 + signum)
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     """Workers stop on SIGTERM, the parent alone decides on SIGINT (a Ctrl+C reaches the whole
     process group), and on Linux a worker gets SIGTERM when its parent dies, even by SIGKILL,
     instead of finishing its image and hanging on a pipe nobody reads."""
@@ -555,6 +555,8 @@ def _worker_init() -> None:
 
         pr_set_pdeathsig = 1  # <linux/prctl.h>
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the line above
+            _worker_stop(signal.SIGTERM, None)
 
 
 def _stop_workers() -> None:
@@ -571,7 +573,15 @@ def _outcomes(jobs: list[Job], workers: int) -> Iterator[Iterable[Outcome]]:
     if workers <= 1:
         yield map(_process, jobs)
         return
-    executor = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+    # spawn, not Python 3.14's default forkserver on Linux: a worker must be a child of this
+    # process for PR_SET_PDEATHSIG to stop it when this process is killed (a forkserver outlives
+    # it and keeps the caller's stdout open), and fork is unsafe with BLAS threads running.
+    executor = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+    )
     try:
         # submit, not map: map's clean-up cancels queued futures, which the pool then fails to mark
         # broken once its workers are stopped (InvalidStateError from its thread on Python 3.11)

@@ -79,8 +79,9 @@ def read_image(
         with Image.open(source) as image:
             _check_size(image.size, max_pixels, label)
             if getattr(image, "is_animated", False) and image.format in ANIMATION_FORMATS:
+                frames = getattr(image, "n_frames", "several")
                 raise ImageFileError(
-                    f"{label}: an animation ({getattr(image, 'n_frames', 'several')} frames) cannot be quantized as one image; "
+                    f"{label}: an animation ({frames} frames) cannot be quantized as one image; "
                     "quantize its frames as separate images (with --shared-palette for one palette)"
                 )
             deep = _read_deep_color(source, image)
