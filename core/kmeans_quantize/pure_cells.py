@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate, groupby, repeat
+from itertools import accumulate, compress, groupby, repeat
 from operator import itemgetter, mul
 
 from .pure_kmeans import Assigner, BoundedPoints, Neighbors, Shifts, WeightedPoints, squared_distance
@@ -97,8 +97,10 @@ class CellAssigner(Assigner):
     A cell is *whole* while its mean's bounds, widened by the cell's radius,
     prove that every colour in it has the mean's centre
     (:class:`~kmeans_quantize.pure_kmeans.BoundedPoints` with radii). When
-    they fail even with exact distances, the cell is *split* for good: its
-    colours join the *loose* colours, which have labels and bounds of their own.
+    they fail even with exact distances, the cell is *split*: its colours
+    join the *loose* colours, which have labels and bounds of their own,
+    until the mean's bounds prove the cell whole again (a boundary between
+    clusters that passed by has moved on).
 
     ``guess``, a likely label of every cell's mean, only saves work.
     """
@@ -108,9 +110,13 @@ class CellAssigner(Assigner):
         self.guess = guess
         self.means = BoundedPoints()
         self.whole: list[bool] = []
-        #: The colours of the split cells, and the index in ``cells.colors`` of each.
+        #: The colours of the split cells; the index in ``cells.colors`` of each, and
+        #: whether it is still loose (its cell may have become whole again).
         self.loose = BoundedPoints()
         self.loose_index: list[int] = []
+        self.alive: list[bool] = []
+        #: Split cell -> position of its first colour in ``loose``.
+        self.loose_at: dict[int, int] = {}
 
     def start(self, centers: list[Point]) -> None:
         self.totals = [0.0] * len(centers)
@@ -120,7 +126,7 @@ class CellAssigner(Assigner):
         self.means = BoundedPoints()
         self.means.extend(coarse.points, neighbors, self.guess, self.cells.radius)
         self.whole = [True] * len(coarse.points)
-        self.loose, self.loose_index = BoundedPoints(), []
+        self.loose, self.loose_index, self.alive, self.loose_at = BoundedPoints(), [], [], {}
         for label, weight, (sx, sy, sz) in zip(self.means.labels, coarse.weights, coarse.sums, strict=True):
             self._add(label, weight, sx, sy, sz)
         for cell in range(len(coarse.points)):
@@ -133,10 +139,12 @@ class CellAssigner(Assigner):
         members = cells.members(cell)
         self.whole[cell] = False
         start = len(self.loose.labels)
+        self.loose_at[cell] = start
         self.loose.extend(
             cells.colors.points[members.start : members.stop], neighbors, [label] * len(members)
         )
         self.loose_index.extend(members)
+        self.alive.extend(repeat(True, len(members)))
         moved = False
         weights, sums = cells.colors.weights, cells.colors.sums
         for i, new in zip(members, self.loose.labels[start:], strict=True):
@@ -145,22 +153,59 @@ class CellAssigner(Assigner):
                 moved = True
         return moved
 
+    def _merge(self, cell: int) -> bool:
+        """Make a split cell whole again; True if any colour changes label."""
+        label, start = self.means.labels[cell], self.loose_at.pop(cell)
+        self.whole[cell] = True
+        colors = self.cells.colors
+        moved = False
+        for position in range(start, start + len(self.cells.members(cell))):
+            self.alive[position] = False
+            old = self.loose.labels[position]
+            if old != label:
+                i = self.loose_index[position]
+                self._move(old, label, colors.weights[i], colors.sums[i])
+                moved = True
+        return moved
+
+    def _compact(self) -> None:
+        """Drop the colours of the cells that became whole from the loose ones."""
+        old, alive = self.loose, self.alive
+        self.loose = BoundedPoints()
+        for name in ("points", "labels", "runner", "upper", "second", "rest", "radius"):
+            setattr(self.loose, name, list(compress(getattr(old, name), alive)))
+        self.loose_index = list(compress(self.loose_index, alive))
+        self.alive = [True] * len(self.loose_index)
+        position = 0
+        for cell in sorted(self.loose_at, key=self.loose_at.__getitem__):
+            self.loose_at[cell] = position
+            position += len(self.cells.members(cell))
+
     def update(self, centers: list[Point], shifts: list[float]) -> bool:
         neighbors = Neighbors(centers)
         shift = Shifts(shifts)
         colors, coarse = self.cells.colors, self.cells.coarse
-        changes, _ = self.loose.refresh(neighbors, shift)
+        changes, _ = self.loose.refresh(neighbors, shift, self.alive)
         loose_labels, loose_index = self.loose.labels, self.loose_index
         for index, old in changes:
             i = loose_index[index]
             self._move(old, loose_labels[index], colors.weights[i], colors.sums[i])
         changed = bool(changes)
-        cell_changes, unproven = self.means.refresh(neighbors, shift, self.whole)
+        # Every mean, split cells' too: their bounds tell when a cell is whole again.
+        cell_changes, unproven = self.means.refresh(neighbors, shift)
+        whole = self.whole
         for cell, old in cell_changes:
-            self._move(old, self.means.labels[cell], coarse.weights[cell], coarse.sums[cell])
+            if whole[cell]:
+                self._move(old, self.means.labels[cell], coarse.weights[cell], coarse.sums[cell])
+                changed = True
         for cell in unproven:
-            self._split(cell, neighbors)
-        return changed or bool(cell_changes) or bool(unproven)
+            if whole[cell]:
+                changed = self._split(cell, neighbors) or changed
+        for cell in [cell for cell in self.loose_at if self.means.proven(cell, neighbors)]:
+            changed = self._merge(cell) or changed
+        if self.alive.count(False) * 2 > len(self.alive):
+            self._compact()
+        return changed
 
     def renumber(self, rank: list[int]) -> None:
         """Centre ``j`` becomes centre ``rank[j]``: labels, totals and sums follow."""
@@ -171,16 +216,16 @@ class CellAssigner(Assigner):
         for j, new in enumerate(rank):
             self.totals[new], self.sums[new] = totals[j], sums[j]
 
+    def _loose_labels(self) -> list[tuple[int, int]]:
+        """(colour, label) of every loose colour."""
+        return list(compress(zip(self.loose_index, self.loose.labels, strict=True), self.alive))
+
     def point_labels(self) -> list[int]:
         labels: list[int] = []
-        for label, whole, size in zip(
-            self.means.labels,
-            self.whole,
-            map(len, map(self.cells.members, range(len(self.whole)))),
-            strict=True,
-        ):
-            labels.extend(repeat(label if whole else -1, size))
-        for i, label in zip(self.loose_index, self.loose.labels, strict=True):
+        starts = self.cells.starts
+        for label, start, stop in zip(self.means.labels, starts, starts[1:]):  # noqa: B905 - one longer
+            labels.extend(repeat(label, stop - start))
+        for i, label in self._loose_labels():
             labels[i] = label
         return labels
 
@@ -202,6 +247,6 @@ class CellAssigner(Assigner):
         ]
         total.extend(
             colors.weights[i] * squared_distance(colors.points[i], centers[a])
-            for i, a in zip(self.loose_index, self.loose.labels, strict=True)
+            for i, a in self._loose_labels()
         )
         return math.fsum(total)

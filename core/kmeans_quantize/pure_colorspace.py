@@ -65,7 +65,8 @@ _WHITE_XYZ: Color = (sum(_RGB_TO_XYZ[0]), sum(_RGB_TO_XYZ[1]), sum(_RGB_TO_XYZ[2
 
 
 def _cbrt_power(x: float) -> float:
-    return x ** (1.0 / 3.0) if x >= 0.0 else -((-x) ** (1.0 / 3.0))
+    root = float(abs(x) ** (1.0 / 3.0))
+    return root if x >= 0.0 else -root
 
 
 #: Real cube root: math.cbrt where it exists (Python 3.11+), as np.cbrt does.

@@ -68,11 +68,11 @@ class WeightedPoints:
     """
 
     points: list[Point]
-    weights: list[float]
+    weights: Sequence[float]
     sums: list[Point]
 
     @classmethod
-    def of(cls, points: list[Point], weights: list[float]) -> WeightedPoints:
+    def of(cls, points: list[Point], weights: Sequence[float]) -> WeightedPoints:
         """Points and weights with their products as the sums."""
         sums = list(
             zip(

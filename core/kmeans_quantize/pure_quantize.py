@@ -5,17 +5,20 @@ imports nothing outside the standard library and this package's ``pure_*``
 modules. It takes pixel bytes as GIMP gives them (``"R'G'B'A u8"``, ``"Y'A u8"``,
 ``"R'G'B' u8"``, ``"Y' u8"``) and follows :func:`kmeans_quantize.quantize`:
 
-- distinct colours are counted with :class:`collections.Counter` over the
-  pixels packed in 32-bit words, and converted to the clustering space once
-  each (:mod:`.pure_space`, the formulas of :mod:`.colorspace`);
-- k-means++ seeds and first Lloyd iterations run on the colours merged in cells
-  of 5 bits per channel (:mod:`.pure_cells`), each cell the exact mean of its
-  colours; then Lloyd's iterations on the exact colours, which look at a colour
-  alone only where its cell of 6 bits per channel straddles a boundary
-  between clusters (:class:`.pure_cells.CellAssigner`);
+- pixels are packed in 32-bit words (byte slicing, no per-pixel Python) and
+  counted in a list indexed by packed colour (a plain ``for`` loop: 2.5x as
+  fast as :class:`collections.Counter` on a 4 MP photo); each distinct colour
+  is converted to the clustering space once (:mod:`.pure_space`, the formulas
+  of :mod:`.colorspace`);
+- k-means++ seeds and first Lloyd iterations run on the colours merged in
+  cells of 5 bits per channel, then on cells of 6 bits (:mod:`.pure_cells`),
+  each cell the exact mean of its colours; then Lloyd's iterations run on the
+  exact colours, looking at a colour alone only where its 6-bit cell lies
+  near a boundary between clusters (:class:`.pure_cells.CellAssigner`), for
+  at most :data:`EXACT_MAX_ITER` iterations;
 - the centres are rounded to 8-bit colours and every colour is mapped to the
   nearest (ties to the colour that sorts first, as in the numpy engine), and
-  the pixels through a dict from packed colour to packed colour.
+  the pixels through the same list, turned into a colour-to-colour table.
 
 Pixels with alpha 0 and pixels outside the selection take no part and keep
 their bytes; alpha is copied unchanged. The random numbers come from
@@ -27,14 +30,13 @@ the same error, not the same pixels.
 from __future__ import annotations
 
 import math
-import os
 import random
 import sys
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, compress
 
 from .pure_cells import CellAssigner, cell_mask, cells_of
 from .pure_kmeans import (
@@ -67,8 +69,11 @@ BOUND_BITS = 6
 #: Seeding runs on the colours themselves when there are at most this many (initialization.COARSE_POINTS).
 COARSE_POINTS = 1 << 13
 
-COARSE_TOL = float(os.environ.get("CT", "0"))
-EXACT_ITER = int(os.environ.get("EI", "300"))
+#: Iterations on the exact colours at most, after those on the cells converged. Each costs
+#: about 0.4 s on a noisy 4 MP photo (0.9 M colours, half a million of them in cells a
+#: boundary crosses); measured there at K = 16, the exact stage ran 39 iterations to tol and
+#: lowered the MSE by 3.5 % over its start, most of it in the first 30.
+EXACT_MAX_ITER = 30
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -269,7 +274,7 @@ def _fit(
     The exact iterations then start close to their end.
     """
     encode = clustering.encoder()
-    data = WeightedPoints.of(list(map(encode, colors)), counts)
+    data = WeightedPoints.of(clustering.encode_all(colors), counts)
     fine = cells_of(data, colors, BOUND_BITS)
     fixed_points = [encode(c) for c in fixed]
     n_fixed = len(fixed)
@@ -296,7 +301,7 @@ def _fit(
             seeds = kmeans_plusplus(level, n_colors, rng, fixed_points)
         else:
             seeds = _random_centers(level, n_colors, rng, fixed_points)
-        fit = lloyd(PointAssigner(level), seeds, max_iter=max_iter, tol=max(tol, COARSE_TOL), n_fixed=n_fixed)
+        fit = lloyd(PointAssigner(level), seeds, max_iter=max_iter, tol=tol, n_fixed=n_fixed)
         if many:
             # Each fine cell starts from the label of the seed cell it lies in.
             first = [0] * len(order)
@@ -307,14 +312,14 @@ def _fit(
                 PointAssigner(coarse, first),
                 fit.centers,
                 max_iter=max_iter,
-                tol=max(tol, COARSE_TOL),
+                tol=tol,
                 n_fixed=n_fixed,
             )
             guess = fit.labels
         centers = fit.centers
     assigner = CellAssigner(fine, guess)
     fit = lloyd(
-        assigner, centers, max_iter=min(max_iter, EXACT_ITER), tol=tol, n_fixed=n_fixed, progress=progress
+        assigner, centers, max_iter=min(max_iter, EXACT_MAX_ITER), tol=tol, n_fixed=n_fixed, progress=progress
     )
     return fit, assigner
 
@@ -422,16 +427,16 @@ def quantize_bytes(
     table = [0] * (read.unselected + 1)
     for word in read.words:
         table[word] += 1
-    distinct = set(read.words)
-    distinct.discard(read.unselected)
-    if not distinct:
+    # The colours present; compress over the table is twice as fast as set(words) (4 MP photo).
+    present = list(compress(range(read.unselected), table))
+    if not present:
         raise ValueError("no pixel left to fit: the coverage and/or the alpha channel exclude every pixel")
     # Sorted by fine cell, so that the colours of a cell are adjacent (pure_cells.cells_of).
-    colors = sorted(distinct, key=cell_mask(BOUND_BITS).__and__)
+    colors = sorted(present, key=cell_mask(BOUND_BITS).__and__)
     counts = list(map(table.__getitem__, colors))
     report("histogram", 1.0)
 
-    own_and_fixed = sorted(distinct.union(fixed), key=_sort_key)
+    own_and_fixed = sorted(set(present).union(fixed), key=_sort_key)
     if len(own_and_fixed) <= n_colors:
         # Few colours: the palette is the image's own colours (and the fixed ones).
         palette_colors = own_and_fixed
@@ -490,8 +495,8 @@ def _round(
     shifts = [math.sqrt(squared_distance(t, c)) for t, c in zip(targets, old, strict=True)]
     assigner.update(targets, shifts)
     distinct = sorted(set(rounded), key=_sort_key)
-    position = {c: i for i, c in enumerate(distinct)}
-    to_distinct = [position[rounded[j]] for j in order]
+    index_of = {c: i for i, c in enumerate(distinct)}
+    to_distinct = [index_of[rounded[j]] for j in order]
     return distinct, [to_distinct[label] for label in assigner.point_labels()]
 
 
