@@ -15,6 +15,8 @@ standard library only) is usable where numpy cannot be installed.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,3 +46,21 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY])
+
+
+class _Package(types.ModuleType):
+    """This package, where the public name ``quantize`` stays the function.
+
+    Importing the submodule ``kmeans_quantize.quantize`` binds it on the package as
+    ``quantize`` (the import system does that for every submodule); with the public names
+    imported lazily, that could happen before the function is bound, and
+    ``from kmeans_quantize import quantize`` would give the module.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
