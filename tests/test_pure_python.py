@@ -25,6 +25,7 @@ from kmeans_quantize.pure_colorspace import srgb_to_linear as pure_srgb_to_linea
 from kmeans_quantize.pure_kmeans import PointAssigner, WeightedPoints, lloyd
 from kmeans_quantize.pure_quantize import apply_coverage, quantize_bytes
 from kmeans_quantize.pure_space import space
+from kmeans_quantize.pure_splitmerge import split_merge
 from kmeans_quantize.space import decode, encode
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sample.png"
@@ -227,6 +228,18 @@ def test_lloyd_reseeds_empty_clusters_as_numpy_does() -> None:
     fit, labels = pure_fits(points, weights, init, max_iter=50, tol=0.0)[0]
     np.testing.assert_array_equal(np.array(fit.centers), reference.centers)
     np.testing.assert_array_equal(labels, reference.labels)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_split_merge_moves_never_raise_the_inertia_and_repeat_exactly(seed: int) -> None:
+    points, weights = random_points(seed)
+    data = WeightedPoints.of([tuple(p) for p in points.tolist()], weights.tolist())
+    rng = np.random.default_rng(seed)
+    init = points[rng.choice(len(points), 12, replace=False)].astype(np.float64).tolist()
+    fit = lloyd(PointAssigner(data), init, tol=0.1)
+    moved = split_merge(data, fit, tol=0.1)
+    assert moved.inertia <= fit.inertia
+    assert split_merge(data, fit, tol=0.1) == moved
 
 
 def test_lloyd_in_lab_agrees_with_numpy() -> None:

@@ -201,7 +201,11 @@ class CellAssigner(Assigner):
         for cell in unproven:
             if whole[cell]:
                 changed = self._split(cell, neighbors) or changed
-        for cell in [cell for cell in self.loose_at if self.means.proven(cell, neighbors)]:
+        # A cell is made whole again only with its radius to spare: cells on a boundary that
+        # jitters were otherwise split and merged over and over (4 MP photo, K = 16: 24,000
+        # splits, 5 s of the 10 s of the exact iterations).
+        radius = self.cells.radius
+        for cell in [cell for cell in self.loose_at if self.means.proven(cell, neighbors, radius[cell])]:
             changed = self._merge(cell) or changed
         if self.alive.count(False) * 2 > len(self.alive):
             self._compact()

@@ -132,34 +132,31 @@ class Neighbors:
 
     def __init__(self, centers: Sequence[Point]) -> None:
         self.centers = centers
-        self._lists: list[list[tuple[float, int]] | None] = [None] * len(centers)
-        self._half_gaps: list[float | None] = [None] * len(centers)
+        self._lists: list[tuple[list[float], list[int]] | None] = [None] * len(centers)
 
-    def of(self, j: int) -> list[tuple[float, int]]:
-        """(distance, index) of every centre from centre ``j``, nearest first (``j`` itself first)."""
+    def of(self, j: int) -> tuple[list[float], list[int]]:
+        """Distances of all centres from centre ``j``, and their indices nearest first (``j`` first).
+
+        Distances by math.dist (C code, within an ulp or so of the plain formula): they
+        only feed bounds, which carry MARGIN_SLACK. Sorting indices by a key is 3x as fast
+        as sorting (distance, index) pairs (K = 256).
+        """
         row = self._lists[j]
         if row is None:
-            c = self.centers[j]
-            row = sorted((math.sqrt(squared_distance(c, other)), i) for i, other in enumerate(self.centers))
-            if row[0][1] != j:  # another centre coincides with j: put j first all the same
-                row.remove((0.0, j))
-                row.insert(0, (0.0, j))
-            self._lists[j] = row
+            centers = self.centers
+            distances = list(map(math.dist, repeat(centers[j]), centers))
+            order = sorted(range(len(centers)), key=distances.__getitem__)
+            if order[0] != j:  # another centre coincides with j: put j first all the same
+                order.remove(j)
+                order.insert(0, j)
+            row = self._lists[j] = (distances, order)
         return row
 
     def half_gap(self, j: int) -> float:
         """Half the distance from centre ``j`` to its nearest other centre: a point closer than
         that to ``j`` has ``j`` as its unique nearest centre (triangle inequality)."""
-        gap = self._half_gaps[j]
-        if gap is None:
-            c = self.centers[j]
-            gap = min(
-                (squared_distance(c, other) for i, other in enumerate(self.centers) if i != j),
-                default=math.inf,
-            )
-            gap = math.sqrt(gap) / 2.0
-            self._half_gaps[j] = gap
-        return gap
+        distances, order = self.of(j)
+        return distances[order[1]] / 2.0 if len(order) > 1 else math.inf
 
     def search(self, p: Point, guess: int, own_sq: float) -> Found:
         """The :data:`Found` of ``p``, looking at the guess's neighbours, nearest first.
@@ -174,8 +171,9 @@ class Neighbors:
         best, label = own_sq, guess
         second = third = third_root = math.inf
         runner = guess
-        for gap, j in self.of(guess):
-            if gap - own > third_root + MARGIN_SLACK:
+        distances, order = self.of(guess)
+        for j in order:
+            if distances[j] - own > third_root + MARGIN_SLACK:
                 break
             if j == guess:
                 continue
@@ -253,9 +251,9 @@ class BoundedPoints:
         self.rest.extend(f[4] for f in found)
         self.radius.extend(repeat(0.0, len(points)) if radius is None else radius)
 
-    def proven(self, i: int, neighbors: Neighbors) -> bool:
-        """Whether the bounds prove the label of every point of ball ``i``."""
-        r = self.radius[i]
+    def proven(self, i: int, neighbors: Neighbors, spare: float = 0.0) -> bool:
+        """Whether the bounds prove the label of every point of ball ``i`` (grown by ``spare``)."""
+        r = self.radius[i] + spare
         u = self.upper[i] + r
         if u < self.second[i] - r - MARGIN_SLACK and u < self.rest[i] - r - MARGIN_SLACK:
             return True
