@@ -176,6 +176,7 @@ STAGES = (
     ("kmeans_quantize.quantize", "color_histogram", "histogram"),
     ("kmeans_quantize.quantize", "initial_centers", "seeding, all of it"),
     ("kmeans_quantize.initialization", "coarsen", "  grids (coarsen)"),
+    ("kmeans_quantize.initialization", "_merge_cells", "  grids (coarsen)"),
     ("kmeans_quantize.initialization", "init_kmeans_plusplus", "  k-means++ on the coarsest grid"),
     ("kmeans_quantize.initialization", "lloyd", "  k-means on the grids"),
     ("kmeans_quantize.initialization", "split_merge", "  split–merge"),
@@ -250,7 +251,7 @@ def profile(name: str, image: RGBImage, ks: tuple[int, ...], repeat: int) -> lis
 
 
 def _stage_rank(stage: str) -> int:
-    return [entry[2] for entry in STAGES].index(stage)
+    return [entry[2] for entry in STAGES].index(stage)  # the first entry of a stage
 
 
 # ---------------------------------------------------------------------------------------------
