@@ -392,7 +392,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-k", type=int, nargs="+", help="palette sizes (default 16 64 256; --large: 64 256)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large", action="store_true", help="the ≥ 4 MP images of the peer benchmark")
-    parser.add_argument("--profile", metavar="NAME", help="per-stage times on one corpus photo")
+    parser.add_argument("--profile", metavar="NAME", help="per-stage times on one photo (corpus or --large)")
     parser.add_argument("--baseline", type=Path, help="JSON of an earlier run: its MSE is the baseline")
     parser.add_argument("--out", type=Path, help="write the Markdown report here, and the rows beside it (.json)")
     return parser.parse_args(argv)
@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     ours(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8), 4)  # warm-up
     libimagequant(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8), 4)
     if args.profile:
-        image, source = CORPUS[args.profile]()
+        image, source = {**PEER_IMAGES, **CORPUS}[args.profile]()
         text = "\n".join(
             [
                 f"Profile of `quantize(image, K, seed=0)` on {args.profile} ({image.shape[1]}x{image.shape[0]}, "
