@@ -310,7 +310,8 @@ def targets(rows: list[Row], ks: tuple[int, ...], large: bool) -> list[str]:
             worst = max(group, key=lambda row: row.time_ratio)
             lines.append(
                 f"- K = {k}, every image ≤ {LARGE_RATIO[k]:g}× libimagequant's time: "
-                f"{_status(worst.time_ratio <= LARGE_RATIO[k])} (worst {worst.time_ratio:.2f}×, {worst.image})"
+                f"{_status(worst.time_ratio <= LARGE_RATIO[k])} "
+                f"(worst {worst.time_ratio:.2f}×, {worst.image})"
             )
             continue
         median = statistics.median(ratios)
@@ -321,7 +322,8 @@ def targets(rows: list[Row], ks: tuple[int, ...], large: bool) -> list[str]:
     if not large:
         worst = max(rows, key=lambda row: row.time_ratio)
         lines.append(
-            f"- no photo above {WORST_RATIO:g}× libimagequant's time: {_status(worst.time_ratio <= WORST_RATIO)} "
+            f"- no photo above {WORST_RATIO:g}× libimagequant's time: "
+            f"{_status(worst.time_ratio <= WORST_RATIO)} "
             f"(worst {worst.time_ratio:.2f}×, {worst.image} at K = {worst.k})"
         )
     for k in ks:
@@ -349,7 +351,9 @@ def targets(rows: list[Row], ks: tuple[int, ...], large: bool) -> list[str]:
 def report(
     rows: list[Row], sources: dict[str, str], ks: tuple[int, ...], args: argparse.Namespace, load: str
 ) -> str:
-    command = "python benchmarks/" + " ".join(shlex.quote(arg) for arg in [Path(sys.argv[0]).name, *sys.argv[1:]])
+    command = "python benchmarks/" + " ".join(
+        shlex.quote(arg) for arg in [Path(sys.argv[0]).name, *sys.argv[1:]]
+    )
     title = "photos of at least 4 MP (peer benchmark)" if args.large else "photos of 0.2–1 MP"
     lines = [
         f"# Issue 15: ours against libimagequant on {title}",
@@ -387,14 +391,18 @@ def report(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", nargs="+", help="a subset of the corpus (or of the large images)")
     parser.add_argument("-k", type=int, nargs="+", help="palette sizes (default 16 64 256; --large: 64 256)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large", action="store_true", help="the ≥ 4 MP images of the peer benchmark")
     parser.add_argument("--profile", metavar="NAME", help="per-stage times on one photo (corpus or --large)")
     parser.add_argument("--baseline", type=Path, help="JSON of an earlier run: its MSE is the baseline")
-    parser.add_argument("--out", type=Path, help="write the Markdown report here, and the rows beside it (.json)")
+    parser.add_argument(
+        "--out", type=Path, help="write the Markdown report here, and the rows beside it (.json)"
+    )
     return parser.parse_args(argv)
 
 
@@ -407,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         image, source = {**PEER_IMAGES, **CORPUS}[args.profile]()
         text = "\n".join(
             [
-                f"Profile of `quantize(image, K, seed=0)` on {args.profile} ({image.shape[1]}x{image.shape[0]}, "
+                f"Profile of `quantize(image, K, seed=0)` on {args.profile} "
+                f"({image.shape[1]}x{image.shape[0]}, "
                 f"{source}); command: `python benchmarks/bench_small_photos.py --profile {args.profile}`",
                 "",
                 *profile(args.profile, image, tuple(args.k or (16, 256)), args.repeat),

@@ -21,7 +21,9 @@ def _image(seed: int = 3) -> np.ndarray:
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
-def _reference_run(pixels: np.ndarray, centers: np.ndarray, steps: int) -> list[tuple[np.ndarray, float, bool]]:
+def _reference_run(
+    pixels: np.ndarray, centers: np.ndarray, steps: int
+) -> list[tuple[np.ndarray, float, bool]]:
     """Plain Lloyd over every pixel: after each update, (centres, largest shift, labels changed)."""
     history = []
     previous = None

@@ -94,7 +94,10 @@ def _cell_keys(unit: list[FloatArray], cells_per_axis: int) -> IndexArray:
 def _merge_cells(
     data: WeightedPoints, key: IndexArray, n_cells: int, max_points: int | None = None
 ) -> tuple[WeightedPoints, IndexArray, FloatArray] | None:
-    """:func:`coarsen` from the cell key of every point; None if more than ``max_points`` cells are occupied."""
+    """:func:`coarsen` from the cell key of every point.
+
+    None if more than ``max_points`` cells are occupied (checked before any mean is formed).
+    """
     if n_cells <= 16 * len(data):
         # Few cells: count into every cell, then keep the occupied ones (sorted by key).
         occupied = np.flatnonzero(np.bincount(key, minlength=n_cells))

@@ -266,7 +266,9 @@ class _Margins:
     runner-up's, and only then are the neighbouring centres searched.
     """
 
-    def __init__(self, runner_up: IndexArray, upper: FloatArray, second: FloatArray, rest: FloatArray) -> None:
+    def __init__(
+        self, runner_up: IndexArray, upper: FloatArray, second: FloatArray, rest: FloatArray
+    ) -> None:
         self.runner_up = runner_up
         self.upper = upper
         self.second = second
