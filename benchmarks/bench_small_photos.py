@@ -255,6 +255,46 @@ def _stage_rank(stage: str) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# What a looser stopping rule would save and cost
+
+STUDY_TOLS = (0.1, 0.2, 0.3, 0.5, 0.0)
+
+
+def tol_study(names: list[str], ks: tuple[int, ...]) -> list[str]:
+    """Markdown lines: our MSE and time at each ``tol`` of STUDY_TOLS, relative to ``tol=0.1``.
+
+    One run per photo, K and tol (tols in turn), so the times are rough; the MSEs are exact.
+    """
+    found: dict[tuple[int, float], list[tuple[float, float]]] = {}
+    for name in names:
+        image, _ = CORPUS[name]()
+        for k in ks:
+            seconds, errors = {}, {}
+            for tol in STUDY_TOLS:
+                start = time.perf_counter()
+                output = quantize(image, k, seed=SEED, tol=tol).image
+                seconds[tol], errors[tol] = time.perf_counter() - start, mse(image, output)
+            for tol in STUDY_TOLS:
+                found.setdefault((k, tol), []).append(
+                    (errors[tol] / errors[0.1] - 1, seconds[tol] / seconds[0.1])
+                )
+            progress(f"  tol study {name} K={k}")
+    lines = [
+        "| K | tol | MSE change vs tol=0.1 (median, worst) | time / tol=0.1's (median) |",
+        "|---|---|---|---|",
+    ]
+    for k in ks:
+        for tol in STUDY_TOLS[1:]:
+            changes = [change for change, _ in found[(k, tol)]]
+            ratios = [ratio for _, ratio in found[(k, tol)]]
+            lines.append(
+                f"| {k} | {tol:g} | {statistics.median(changes):+.2%}, {max(changes):+.2%} | "
+                f"{statistics.median(ratios):.2f} |"
+            )
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
 # Report
 
 
@@ -399,6 +439,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large", action="store_true", help="the ≥ 4 MP images of the peer benchmark")
     parser.add_argument("--profile", metavar="NAME", help="per-stage times on one photo (corpus or --large)")
+    parser.add_argument(
+        "--tol-study", action="store_true", help="MSE and time at tol 0.2, 0.3, 0.5, 0 vs 0.1"
+    )
     parser.add_argument("--baseline", type=Path, help="JSON of an earlier run: its MSE is the baseline")
     parser.add_argument(
         "--out", type=Path, help="write the Markdown report here, and the rows beside it (.json)"
@@ -420,6 +463,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"{source}); command: `python benchmarks/bench_small_photos.py --profile {args.profile}`",
                 "",
                 *profile(args.profile, image, tuple(args.k or (16, 256)), args.repeat),
+            ]
+        )
+        print(text)
+        if args.out:
+            args.out.write_text(text + "\n")
+        return 0
+    if args.tol_study:
+        text = "\n".join(
+            [
+                "Our MSE and time with other `tol` values, relative to the default `tol=0.1`, on the "
+                "corpus (one run each); command: `python benchmarks/bench_small_photos.py --tol-study`",
+                "",
+                *tol_study(args.images or list(CORPUS), tuple(args.k or KS)),
             ]
         )
         print(text)
