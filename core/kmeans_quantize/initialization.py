@@ -231,7 +231,7 @@ def initial_centers(
         low, high = _bounds(data.points)
         extent = float(np.max(high - low))
         unit = _unit_coordinates(data.points)
-        used = []
+        used: list[int] = []
         for cells in GRIDS:
             if cells == INTERMEDIATE_GRID and used:
                 continue  # the 32-grid is fine enough: straight on to 128 (or the histogram)
