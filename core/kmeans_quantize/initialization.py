@@ -77,8 +77,8 @@ def _bounds(points: FloatArray) -> tuple[FloatArray, FloatArray]:
     Column by column: numpy reduces an (N, 3) array along its first axis
     about 20 times slower than three columns one by one.
     """
-    low = np.array([points[:, channel].min() for channel in range(points.shape[1])])
-    high = np.array([points[:, channel].max() for channel in range(points.shape[1])])
+    low = np.array([np.min(points[:, channel]) for channel in range(points.shape[1])])
+    high = np.array([np.max(points[:, channel]) for channel in range(points.shape[1])])
     return low, high
 
 
