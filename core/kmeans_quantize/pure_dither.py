@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from .pure_kmeans import Neighbors
+from .pure_kmeans import MARGIN_SLACK, Neighbors
 from .pure_quantize import FORMATS, PurePalette, _check_format
 from .pure_space import Point, space
 
@@ -90,26 +90,27 @@ def dither_bytes(
         active = [a & c for a, c in zip(active, coverage.translate(_TAKES_PART), strict=True)]
     channels = 1 if gray else 3
     points: dict[int, Point] = {}
-    step = FloydSteinberg if method == "floyd-steinberg" else Ordered
-    mapper = step(centers, channels, clustering.name == "rgb", width)
+    words: list[Point | None] = []
+    for index in range(width * height):
+        if not active[index]:
+            words.append(None)
+            continue
+        offset = index * size
+        color = int.from_bytes(pixels[offset : offset + channels], "little")
+        point = points.get(color)
+        if point is None:
+            point = points[color] = encode(color)
+        words.append(point)
+    if method == "floyd-steinberg":
+        labels = _floyd_steinberg(words, width, height, centers, clustering.name == "rgb", progress)
+    else:
+        labels = _ordered(words, width, height, centers, channels, clustering.name == "rgb", progress)
     out = bytearray(pixels)
     palette_bytes = [bytes(color) for color in colors]
-    for y in range(height):
-        mapper.start_row(y)
-        row = y * width
-        for x in range(width):
-            i = row + x
-            if not active[i]:
-                mapper.skip(x)
-                continue
-            offset = i * size
-            color = int.from_bytes(pixels[offset : offset + channels], "little")
-            point = points.get(color)
-            if point is None:
-                point = points[color] = encode(color)
-            out[offset : offset + channels] = palette_bytes[mapper.choose(x, point)]
-        if progress is not None and y % 64 == 63:
-            progress((y + 1) / height)
+    for index, label in enumerate(labels):
+        if label >= 0:
+            offset = index * size
+            out[offset : offset + channels] = palette_bytes[label]
     return bytes(out)
 
 
@@ -117,102 +118,134 @@ def _pack(color: tuple[int, ...]) -> int:
     return int.from_bytes(bytes(color), "little")
 
 
-class _Mapper:
-    """Nearest palette colour of modified values, by :meth:`.pure_kmeans.Neighbors.search` from
-    the last colour chosen (near in an image), which finds the exact nearest from any guess."""
+class _Nearest:
+    """The exact nearest palette colour of a value, searched from a guess (the last colour chosen,
+    near in an image): a colour ``j`` is at least ``d(guess, j) - d(v, guess)`` from ``v``, so the
+    guess's neighbours are tried nearest first until that bound exceeds the best distance. Ties
+    go to the lower index, as in :func:`.pure_kmeans.nearest_full`."""
 
-    def __init__(self, centers: list[Point], channels: int, clamp: bool, width: int) -> None:
+    def __init__(self, centers: list[Point]) -> None:
         self.centers = centers
         self.neighbors = Neighbors(centers)
-        self.channels = channels
-        self.clamp = clamp
-        self.width = width
-        self.guess = 0
 
-    def nearest(self, v: Point) -> int:
-        cx, cy, cz = self.centers[self.guess]
-        dx, dy, dz = v[0] - cx, v[1] - cy, v[2] - cz
-        label = self.neighbors.search(v, self.guess, dx * dx + dy * dy + dz * dz)[0]
-        self.guess = label
-        return label
-
-    def clamped(self, v: Point) -> Point:
-        if not self.clamp:
-            return v
-        return (min(max(v[0], 0.0), 255.0), min(max(v[1], 0.0), 255.0), min(max(v[2], 0.0), 255.0))
-
-    def start_row(self, y: int) -> None:
-        """Called before each row."""
-
-    def skip(self, x: int) -> None:
-        """Pixel ``x`` of the row takes no part."""
-
-    def choose(self, x: int, point: Point) -> int:
-        raise NotImplementedError
-
-
-class FloydSteinberg(_Mapper):
-    """Error diffusion in raster order; errors of the row above and of this row kept."""
-
-    _ZERO = (0.0, 0.0, 0.0)
-
-    def __init__(self, centers: list[Point], channels: int, clamp: bool, width: int) -> None:
-        super().__init__(centers, channels, clamp, width)
-        # errors[x + 1]: error of pixel x; entries 0 and width + 1 stay zero (outside the image).
-        self.above = [self._ZERO] * (width + 2)
-        self.current = [self._ZERO] * (width + 2)
-
-    def start_row(self, y: int) -> None:
-        if y:
-            self.above, self.current = self.current, self.above
-        for x in range(self.width + 2):
-            self.current[x] = self._ZERO
-
-    def skip(self, x: int) -> None:
-        self.current[x + 1] = self._ZERO
-
-    def choose(self, x: int, point: Point) -> int:
-        left, upper_right = self.current[x], self.above[x + 2]
-        upper, upper_left = self.above[x + 1], self.above[x]
-        values = []
-        for c in range(3):
-            value = point[c] + left[c] * (7 / 16)
-            value += upper_right[c] * (3 / 16)
-            value += upper[c] * (5 / 16)
-            value += upper_left[c] * (1 / 16)
-            values.append(value)
-        v = self.clamped((values[0], values[1], values[2]))
-        label = self.nearest(v)
-        chosen = self.centers[label]
-        self.current[x + 1] = (v[0] - chosen[0], v[1] - chosen[1], v[2] - chosen[2])
+    def __call__(self, vx: float, vy: float, vz: float, guess: int) -> int:
+        centers = self.centers
+        cx, cy, cz = centers[guess]
+        dx, dy, dz = vx - cx, vy - cy, vz - cz
+        best = dx * dx + dy * dy + dz * dz
+        own = math.sqrt(best)
+        limit = own + own + MARGIN_SLACK
+        label = guess
+        distances, order = self.neighbors.of(guess)
+        for j in order:
+            if distances[j] > limit:
+                break
+            cx, cy, cz = centers[j]
+            dx, dy, dz = vx - cx, vy - cy, vz - cz
+            d = dx * dx + dy * dy + dz * dz
+            if d < best or (d == best and j < label):
+                best, label = d, j
+                limit = own + math.sqrt(best) + MARGIN_SLACK
         return label
 
 
-class Ordered(_Mapper):
-    """Bayer's thresholds times each palette colour's half gap over sqrt(D); values cached."""
+def _floyd_steinberg(
+    points: list[Point | None],
+    width: int,
+    height: int,
+    centers: list[Point],
+    clamp: bool,
+    progress: Callable[[float], None] | None,
+) -> list[int]:
+    """Labels by error diffusion in raster order (-1 where a pixel takes no part).
 
-    def __init__(self, centers: list[Point], channels: int, clamp: bool, width: int) -> None:
-        super().__init__(centers, channels, clamp, width)
-        root = math.sqrt(channels)
-        self.spreads = [self.neighbors.half_gap(j) * 2.0 / root for j in range(len(centers))]
-        self.spreads = [0.0 if math.isinf(s) else s for s in self.spreads]
-        self.cache: dict[tuple[Point, int], int] = {}
-        self.row: list[float] = THRESHOLDS[0]
-        self.phase = 0
+    One loop with the errors of the row above and of this row in flat lists, three entries a
+    pixel with one of padding on each side: the per-pixel cost is what bounds this engine.
+    """
+    nearest = _Nearest(centers)
+    labels = [-1] * (width * height)
+    stride = 3 * (width + 2)
+    above = [0.0] * stride
+    current = [0.0] * stride
+    guess = 0
+    for y in range(height):
+        above, current = current, above
+        current[:] = [0.0] * stride
+        row = y * width
+        for x in range(width):
+            point = points[row + x]
+            e = 3 * (x + 1)  # this pixel's error slot; left e - 3, upper left/right e -/+ 3
+            if point is None:
+                continue  # neither receives nor spreads error: its slot stays 0
+            vx = point[0] + current[e - 3] * (7 / 16)
+            vx += above[e + 3] * (3 / 16)
+            vx += above[e] * (5 / 16)
+            vx += above[e - 3] * (1 / 16)
+            vy = point[1] + current[e - 2] * (7 / 16)
+            vy += above[e + 4] * (3 / 16)
+            vy += above[e + 1] * (5 / 16)
+            vy += above[e - 2] * (1 / 16)
+            vz = point[2] + current[e - 1] * (7 / 16)
+            vz += above[e + 5] * (3 / 16)
+            vz += above[e + 2] * (5 / 16)
+            vz += above[e - 1] * (1 / 16)
+            if clamp:
+                vx = min(max(vx, 0.0), 255.0)
+                vy = min(max(vy, 0.0), 255.0)
+                vz = min(max(vz, 0.0), 255.0)
+            guess = nearest(vx, vy, vz, guess)
+            labels[row + x] = guess
+            cx, cy, cz = centers[guess]
+            current[e] = vx - cx
+            current[e + 1] = vy - cy
+            current[e + 2] = vz - cz
+        if progress is not None and y % 64 == 63:
+            progress((y + 1) / height)
+    return labels
 
-    def start_row(self, y: int) -> None:
-        self.row = THRESHOLDS[y % 8]
-        self.phase = 8 * (y % 8)
 
-    def choose(self, x: int, point: Point) -> int:
-        key = (point, self.phase + x % 8)
-        label = self.cache.get(key)
-        if label is None:
-            self.guess = self.nearest(point)
-            offset = self.spreads[self.guess] * self.row[x % 8]
-            if self.channels == 1:
-                v = self.clamped((point[0] + offset, 0.0, 0.0))
-            else:
-                v = self.clamped((point[0] + offset, point[1] + offset, point[2] + offset))
-            label = self.cache[key] = self.nearest(v)
-        return label
+def _ordered(
+    points: list[Point | None],
+    width: int,
+    height: int,
+    centers: list[Point],
+    channels: int,
+    clamp: bool,
+    progress: Callable[[float], None] | None,
+) -> list[int]:
+    """Labels by Bayer's thresholds times the local palette gap over sqrt(D) (-1 where a pixel
+    takes no part); one search per distinct (colour, threshold) pair."""
+    nearest = _Nearest(centers)
+    root = math.sqrt(channels)
+    spreads = [nearest.neighbors.half_gap(j) * 2.0 / root for j in range(len(centers))]
+    spreads = [0.0 if math.isinf(spread) else spread for spread in spreads]
+    own: dict[Point, int] = {}
+    cache: dict[tuple[Point, int], int] = {}
+    labels = [-1] * (width * height)
+    guess = 0
+    for y in range(height):
+        thresholds = THRESHOLDS[y % 8]
+        phase = 8 * (y % 8)
+        row = y * width
+        for x in range(width):
+            point = points[row + x]
+            if point is None:
+                continue
+            key = (point, phase + x % 8)
+            label = cache.get(key)
+            if label is None:
+                j = own.get(point)
+                if j is None:
+                    j = own[point] = guess = nearest(point[0], point[1], point[2], guess)
+                offset = spreads[j] * thresholds[x % 8]
+                vx = point[0] + offset
+                vy, vz = (point[1] + offset, point[2] + offset) if channels == 3 else (0.0, 0.0)
+                if clamp:
+                    vx = min(max(vx, 0.0), 255.0)
+                    vy = min(max(vy, 0.0), 255.0)
+                    vz = min(max(vz, 0.0), 255.0)
+                label = cache[key] = guess = nearest(vx, vy, vz, j)
+            labels[row + x] = label
+        if progress is not None and y % 64 == 63:
+            progress((y + 1) / height)
+    return labels
