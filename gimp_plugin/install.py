@@ -9,8 +9,12 @@ Usage (from a checkout of the repository; needs Python 3.10+ and nothing else)::
 
 An install is ``<plug-ins>/kmeans-quantize/kmeans-quantize.py`` plus a copy of the
 ``kmeans_quantize`` package beside it (``<plug-ins>/kmeans-quantize/kmeans_quantize/``), so
-the plug-in does not depend on the package being installed into GIMP's Python. GIMP's Python
-still needs numpy; after installing, this script prints how to get it for the current platform.
+the plug-in does not depend on the package being installed into GIMP's Python. It uses only the
+standard library, so that GIMP's own Python can run it where that is the only Python (Windows:
+``"C:\\Program Files\\GIMP 3\\bin\\python.exe" gimp_plugin\\install.py``; macOS:
+``/Applications/GIMP.app/Contents/MacOS/python3 gimp_plugin/install.py``; Flatpak:
+``flatpak run --command=python3 org.gimp.GIMP gimp_plugin/install.py``, which installs into the
+sandbox's settings folder). The plug-in needs no numpy: without it, it runs its numpy-free engine.
 
 The default plug-ins folder is the per-user one of the newest GIMP 3.x that has a settings
 folder, else GIMP 3.0's: ``~/.config/GIMP/3.x/plug-ins`` (``$XDG_CONFIG_HOME`` respected) on
@@ -55,28 +59,25 @@ FILE_MODE = 0o644
 
 MENU_PATH = "Filters > Colors > K-Means Quantize..."
 
-#: How to give GIMP's Python numpy, by platform key (see :func:`platform_key`). One place for the
-#: wording so that the plug-in can show the same advice. Commands are examples: paths vary by
-#: install.
-NUMPY_HINTS: dict[str, list[str]] = {
+#: What to know about numpy, by platform key (see :func:`platform_key`): the plug-in runs in
+#: GIMP's own Python, with numpy where that has it, else with its numpy-free engine. GIMP's
+#: Windows, macOS and Flatpak builds ship no numpy and cannot install it, so nothing is
+#: suggested there.
+ENGINE_NOTES: dict[str, list[str]] = {
     "linux": [
-        "GIMP runs plug-ins with the system Python; install your distribution's numpy package,",
-        "for example:  sudo apt install python3-numpy   (Debian, Ubuntu)",
-        "         or:  sudo dnf install python3-numpy   (Fedora)",
-        "A Flatpak or Snap GIMP uses its own Python and plug-ins folder instead",
-        "(Flatpak, for example: ~/.var/app/org.gimp.GIMP/config/GIMP/3.0/plug-ins; see --plugin-dir).",
+        "The plug-in runs in GIMP's Python. GIMP from your distribution uses the system Python: with",
+        "its numpy package (sudo apt install python3-numpy, or sudo dnf install python3-numpy) the",
+        "filter is faster and keeps 16-bit and float precision; without it, the plug-in uses its",
+        "numpy-free engine (8 bits per channel). A Flatpak GIMP has no numpy and its own folder:",
+        "  flatpak run --command=python3 org.gimp.GIMP gimp_plugin/install.py",
     ],
     "win32": [
-        "GIMP for Windows bundles its own Python without numpy or pip; until numpy is installed",
-        "into it, the plug-in says so when you run it in GIMP. To install it, run in a Command",
-        "Prompt, for example (the path depends on where GIMP is installed):",
-        '  "C:\\Program Files\\GIMP 3\\bin\\python.exe" -m ensurepip --user',
-        '  "C:\\Program Files\\GIMP 3\\bin\\python.exe" -m pip install --user numpy',
+        "The plug-in runs in GIMP's own Python, which has no numpy; it uses its numpy-free engine",
+        "(8 bits per channel). Nothing else to install.",
     ],
     "darwin": [
-        "GIMP for macOS bundles its own Python; install numpy into it, in a Terminal, for example",
-        "(the path depends on where GIMP is installed):",
-        '  "/Applications/GIMP.app/Contents/MacOS/python3" -m pip install --user numpy',
+        "The plug-in runs in GIMP's own Python, which has no numpy; it uses its numpy-free engine",
+        "(8 bits per channel). Nothing else to install.",
     ],
 }
 
@@ -92,7 +93,7 @@ class InstallError(Exception):
 
 
 def platform_key(platform: str) -> str:
-    """Map a ``sys.platform`` value to a key of :data:`NUMPY_HINTS`.
+    """Map a ``sys.platform`` value to a key of :data:`ENGINE_NOTES`.
 
     Parameters
     ----------
@@ -449,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
                 "Extract it into GIMP's plug-ins folder (Edit > Preferences > Folders > Plug-ins lists it), "
                 f"so that it holds {PLUGIN_NAME}/{SCRIPT_NAME}; then restart GIMP and use {MENU_PATH}"
             )
-            print("The plug-in needs numpy in GIMP's Python; it tells you how to get it if missing.")
+            print("It runs with or without numpy in GIMP's Python (see the README).")
         elif args.uninstall:
             if uninstall(plugin_dir):
                 print(f"Removed {plugin_dir / PLUGIN_NAME}; restart GIMP to drop the menu entry.")
@@ -459,8 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             script = install(plugin_dir)
             print(f"Installed K-Means Quantize: {script}")
             print(f"Restart GIMP, then use {MENU_PATH}")
-            print("The plug-in needs numpy in the Python that GIMP runs plug-ins with.")
-            for line in NUMPY_HINTS[platform_key(sys.platform)]:
+            for line in ENGINE_NOTES[platform_key(sys.platform)]:
                 print(f"  {line}")
             print(GENERAL_HINT)
     except InstallError as error:

@@ -22,29 +22,30 @@ from gi.repository import Babl, Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
 PROCEDURE = "plug-in-kmeans-quantize"
 
 try:
-    import kmeans_quantize
-    import numpy as np
-    from kmeans_quantize.palette_io import entry_names
-    from kmeans_quantize.pixels import to_unit
-except ImportError as error:  # reported when the procedure runs, so the menu entry still appears
+    from kmeans_quantize.engines import choose_engine
+
+    ENGINE = choose_engine()  # numpy where GIMP's Python has it, else the numpy-free engine
+    if ENGINE == "numpy":
+        import kmeans_quantize
+        import numpy as np
+        from kmeans_quantize.palette_io import entry_names
+        from kmeans_quantize.pixels import to_unit
+    else:
+        from kmeans_quantize import pure_layers
+        from kmeans_quantize.pure_dither import dither_bytes
+        from kmeans_quantize.pure_quantize import apply_coverage
+except (
+    ImportError,
+    ValueError,
+) as error:  # reported when the procedure runs, so the menu entry still appears
     MISSING = error
 else:
     MISSING = None
 
-#: What to do about a missing numpy, by sys.platform prefix ({python} is GIMP's interpreter).
-NUMPY_HELP = {
-    "linux": "GIMP runs plug-ins with the system Python; install your distribution's numpy package, "
-    "for example 'sudo apt install python3-numpy' (Debian, Ubuntu) or "
-    "'sudo dnf install python3-numpy' (Fedora), then restart GIMP.",
-    "win32": "GIMP for Windows bundles its own Python without numpy or pip. In a Command Prompt run "
-    '"{python}" -m ensurepip --user   and then   "{python}" -m pip install --user numpy   '
-    "then restart GIMP.",
-    "darwin": 'In a Terminal run   "{python}" -m pip install --user numpy   then restart GIMP.',
-}
-
-# Stored formats by GIMP precision: 8- and 16-bit images are read as they are stored, every
-# other precision (32-bit integer, half, float, double) as 32-bit float. The "'" formats are
-# sRGB-encoded, which is what kmeans_quantize expects.
+# Stored formats by GIMP precision for the numpy engine: 8- and 16-bit images are read as they
+# are stored, every other precision (32-bit integer, half, float, double) as 32-bit float. The
+# numpy-free engine reads every precision as 8-bit. The "'" formats are sRGB-encoded, which is
+# what kmeans_quantize expects.
 COMPONENTS = {"u8": ("u8", "uint8"), "u16": ("u16", "uint16")}
 FLOAT_COMPONENT = ("float", "float32")
 
@@ -78,14 +79,6 @@ class Progress:
             self.shown = total
 
 
-def missing_numpy_message():
-    platform = next((key for key in NUMPY_HELP if sys.platform.startswith(key)), "linux")
-    return (
-        f"K-Means Quantize needs numpy, which GIMP's Python ({sys.executable}) cannot import "
-        f"({MISSING}). " + NUMPY_HELP[platform].format(python=sys.executable)
-    )
-
-
 def check_layers(image, drawables):
     """The drawables as layers, or a UserError naming why they cannot be quantized."""
     if image.get_base_type() == Gimp.ImageBaseType.INDEXED:
@@ -112,15 +105,80 @@ def check_layers(image, drawables):
     return list(drawables)
 
 
-def pixel_format(image):
-    """(babl format name, numpy dtype) to read and write this image's layers with, alpha included."""
-    component = image.get_precision().value_nick.split("-")[0]
-    babl_type, dtype = COMPONENTS.get(component, FLOAT_COMPONENT)
-    model = "R'G'B'A" if image.get_base_type() == Gimp.ImageBaseType.RGB else "Y'A"
-    return f"{model} {babl_type}", np.dtype(dtype)
+def model(image):
+    """The babl colour model (with alpha) to read and write this image's layers in."""
+    return "R'G'B'A" if image.get_base_type() == Gimp.ImageBaseType.RGB else "Y'A"
 
 
-class LayerPixels:
+def read_bytes(buffer, x, y, width, height, babl_format):
+    return buffer.get(Gegl.Rectangle.new(x, y, width, height), 1.0, babl_format, Gegl.AbyssPolicy.NONE)
+
+
+def check_pixels_left(layer, selected, visible):
+    """A UserError when nothing of ``layer`` is selected (``selected`` False) or visible there."""
+    if not selected:
+        raise UserError(f"No pixel to quantize: the selection lies outside layer '{layer.get_name()}'.")
+    if not visible:
+        where = " inside the selection" if not Gimp.Selection.is_empty(layer.get_image()) else ""
+        raise UserError(f"No pixel to quantize: layer '{layer.get_name()}' is fully transparent{where}.")
+
+
+class NumpyEngine:
+    """The numpy engine: every precision kept, numpy's dithering in the clustering space."""
+
+    name = "numpy"
+
+    def __init__(self, image):
+        component = image.get_precision().value_nick.split("-")[0]
+        babl_type, dtype = COMPONENTS.get(component, FLOAT_COMPONENT)
+        self.babl_format = f"{model(image)} {babl_type}"
+        self.dtype = np.dtype(dtype)
+
+    def read(self, image, layer):
+        return NumpyLayer(image, layer, self.babl_format, self.dtype)
+
+    def quantize(self, layers, options, dither, shared, progress):
+        """The new layers' bytes and the palettes' entries, one of each per layer."""
+        if shared and len(layers) > 1:
+            progress.layer = 0
+            palette = kmeans_quantize.fit_palette(
+                [layer.pixels for layer in layers],
+                mask=[layer.mask for layer in layers],
+                progress=progress.stage,
+                **options,
+            )
+            images = []
+            for index, layer in enumerate(layers):
+                progress.layer = index
+                progress.stage("mapping")
+                images.append(kmeans_quantize.apply_palette(layer.pixels, palette, layer.mask, dither=dither))
+            palettes = [palette] * len(layers)
+        else:
+            images, palettes = [], []
+            for index, layer in enumerate(layers):
+                progress.layer = index
+                result = kmeans_quantize.quantize(
+                    layer.pixels, mask=layer.mask, dither=dither, progress=progress.stage, **options
+                )
+                images.append(result.image)
+                palettes.append(result.palette)
+        return [
+            (layer.finish(image).tobytes(), self.entries(palette))
+            for layer, image, palette in zip(layers, images, palettes, strict=True)
+        ]
+
+    @staticmethod
+    def entries(palette):
+        """(name, babl format, colour bytes) of each palette colour, most frequent first."""
+        unit = to_unit(palette.colors, palette.colors.dtype)
+        babl_format = "R'G'B' double" if unit.shape[1] == 3 else "Y' double"
+        return [
+            (label, babl_format, color.tobytes())
+            for color, label in zip(unit, entry_names(palette), strict=True)
+        ]
+
+
+class NumpyLayer:
     """One layer's pixels (with alpha) and the selection's coverage of it (None: no selection)."""
 
     def __init__(self, image, layer, babl_format, dtype):
@@ -136,16 +194,15 @@ class LayerPixels:
             selection = image.get_selection().get_buffer()
             self.coverage = self._read(selection, self.x, self.y, "Y float", np.dtype("float32"))[..., 0]
         self.mask = None if self.coverage is None else self.coverage > 0
-        if self.mask is not None and not self.mask.any():
-            raise UserError(f"No pixel to quantize: the selection lies outside layer '{layer.get_name()}'.")
         visible = self.pixels[..., -1] > 0
-        if not (visible if self.mask is None else visible & self.mask).any():
-            where = " inside the selection" if self.mask is not None else ""
-            raise UserError(f"No pixel to quantize: layer '{layer.get_name()}' is fully transparent{where}.")
+        check_pixels_left(
+            layer,
+            self.mask is None or self.mask.any(),
+            (visible if self.mask is None else visible & self.mask).any(),
+        )
 
     def _read(self, buffer, x, y, babl_format, dtype):
-        rect = Gegl.Rectangle.new(x, y, self.width, self.height)
-        data = buffer.get(rect, 1.0, babl_format, Gegl.AbyssPolicy.NONE)
+        data = read_bytes(buffer, x, y, self.width, self.height, babl_format)
         return np.frombuffer(data, dtype).reshape(self.height, self.width, -1).copy()
 
     def finish(self, quantized):
@@ -162,6 +219,80 @@ class LayerPixels:
         return quantized
 
 
+class PureEngine:
+    """The numpy-free engine: 8 bits per channel whatever the image's precision."""
+
+    name = "numpy-free"
+
+    def __init__(self, image):
+        self.babl_format = f"{model(image)} u8"
+        self.gray = image.get_base_type() == Gimp.ImageBaseType.GRAY
+
+    def read(self, image, layer):
+        width, height = layer.get_width(), layer.get_height()
+        pixels = read_bytes(layer.get_buffer(), 0, 0, width, height, self.babl_format)
+        coverage = None
+        if not Gimp.Selection.is_empty(image):
+            _, x, y = layer.get_offsets()
+            coverage = read_bytes(image.get_selection().get_buffer(), x, y, width, height, "Y u8")
+        taking_part = pure_layers.taking_part(pixels, self.babl_format, coverage)
+        check_pixels_left(
+            layer,
+            coverage is None or coverage.count(0) < len(coverage),
+            taking_part.count(0) < len(taking_part),
+        )
+        return PureLayer(layer, pure_layers.LayerBytes(pixels, width, height, coverage))
+
+    def quantize(self, layers, options, dither, shared, progress):
+        """The new layers' bytes and the palettes' entries, one of each per layer."""
+        progress.layer = 0
+        results = pure_layers.quantize_layers(
+            [layer.data for layer in layers],
+            self.babl_format,
+            options["n_colors"],
+            shared=shared,
+            color_space=options["color_space"],
+            init=options["init"],
+            seed=options["seed"],
+            max_iter=options["max_iter"],
+            progress=progress.stage,
+        )
+        out = []
+        for index, (layer, result) in enumerate(zip(layers, results, strict=True)):
+            progress.layer = index if not shared else 0
+            pixels = result.pixels
+            if dither != "none":
+                data = layer.data
+                pixels = dither_bytes(
+                    data.pixels,
+                    data.width,
+                    data.height,
+                    self.babl_format,
+                    result.palette,
+                    dither,
+                    coverage=data.coverage,
+                    progress=lambda fraction: progress.stage("mapping", fraction),
+                )
+            if layer.data.coverage is not None:
+                pixels = apply_coverage(pixels, layer.data.coverage, self.babl_format)
+            out.append((pixels, self.entries(result.palette)))
+        return out
+
+    def entries(self, palette):
+        """(name, babl format, colour bytes) of each palette colour, most frequent first."""
+        babl_format = "Y' u8" if self.gray else "R'G'B' u8"
+        names = pure_layers.entry_names(palette)
+        return [(name, babl_format, bytes(color)) for name, color in zip(names, palette.colors, strict=True)]
+
+
+class PureLayer:
+    """One layer and its bytes for the numpy-free engine."""
+
+    def __init__(self, layer, data):
+        self.layer = layer
+        self.data = data
+
+
 def settings(config):
     """The quantizer's keyword arguments from the procedure's config."""
     return {
@@ -173,35 +304,8 @@ def settings(config):
     }
 
 
-def quantize_layers(layers, options, dither, shared, progress):
-    """Quantized pixels and the palette for each layer (one palette for all when ``shared``)."""
-    if shared and len(layers) > 1:
-        progress.layer = 0
-        palette = kmeans_quantize.fit_palette(
-            [layer.pixels for layer in layers],
-            mask=[layer.mask for layer in layers],
-            progress=progress.stage,
-            **options,
-        )
-        results = []
-        for index, layer in enumerate(layers):
-            progress.layer = index
-            progress.stage("mapping")
-            image = kmeans_quantize.apply_palette(layer.pixels, palette, layer.mask, dither=dither)
-            results.append((layer.finish(image), palette))
-        return results
-    results = []
-    for index, layer in enumerate(layers):
-        progress.layer = index
-        result = kmeans_quantize.quantize(
-            layer.pixels, mask=layer.mask, dither=dither, progress=progress.stage, **options
-        )
-        results.append((layer.finish(result.image), result.palette))
-    return results
-
-
-def insert_layer(image, source, pixels, babl_format, n_colors):
-    """A new layer above ``source`` holding ``pixels``: same parent, size and offsets."""
+def insert_layer(image, source, data, babl_format, n_colors):
+    """A new layer above ``source`` holding the pixel bytes ``data``: same parent, size and offsets."""
     if image.get_base_type() == Gimp.ImageBaseType.RGB:
         layer_type = Gimp.ImageType.RGBA_IMAGE
     else:
@@ -214,54 +318,56 @@ def insert_layer(image, source, pixels, babl_format, n_colors):
     _, x, y = source.get_offsets()
     layer.set_offsets(x, y)
     buffer = layer.get_buffer()
-    buffer.set(Gegl.Rectangle.new(0, 0, layer.get_width(), layer.get_height()), babl_format, pixels.tobytes())
+    buffer.set(Gegl.Rectangle.new(0, 0, layer.get_width(), layer.get_height()), babl_format, data)
     buffer.flush()
     layer.update(0, 0, layer.get_width(), layer.get_height())
     return layer
 
 
-def create_palette(name, palette, is_rgb):
-    """A GIMP palette resource with ``palette``'s colours, most frequent first."""
+def add_entry(palette, name, babl_format, color_bytes):
+    entry = Gegl.Color.new("black")
+    entry.set_bytes(Babl.format(babl_format), GLib.Bytes.new(color_bytes))
+    palette.add_entry(name, entry)
+
+
+def create_palette(name, entries):
+    """A GIMP palette resource with the given (name, babl format, colour bytes) entries."""
     resource = Gimp.Palette.new(name)
-    unit = to_unit(palette.colors, palette.colors.dtype)
-    babl_format = Babl.format("R'G'B' double" if is_rgb else "Y' double")
-    for color, label in zip(unit, entry_names(palette), strict=True):
-        entry = Gegl.Color.new("black")
-        entry.set_bytes(babl_format, GLib.Bytes.new(color.tobytes()))
-        resource.add_entry(label, entry)
+    for entry in entries:
+        add_entry(resource, *entry)
     return resource
 
 
 def quantize_image(image, drawables, config):
     """The whole run: check, read, quantize, then write new layers in one undo group."""
     if MISSING is not None:
-        if getattr(MISSING, "name", None) == "numpy":
-            raise UserError(missing_numpy_message())
         raise UserError(
             f"K-Means Quantize is not installed completely ({MISSING}); "
             "re-run 'python gimp_plugin/install.py' from the kmeans-quantize sources."
+            if isinstance(MISSING, ImportError)
+            else f"K-Means Quantize cannot start: {MISSING}"
         )
     layers = check_layers(image, drawables)
     options = settings(config)
     dither = config.get_property("dither")
     shared = config.get_property("shared-palette")
-    babl_format, dtype = pixel_format(image)
+    engine = NumpyEngine(image) if ENGINE == "numpy" else PureEngine(image)
 
-    Gimp.progress_init(f"K-Means Quantize: {options['n_colors']} colors")
+    Gimp.progress_init(f"K-Means Quantize: {options['n_colors']} colors ({engine.name} engine)")
     progress = Progress(len(layers))
     sources = []
     for index, layer in enumerate(layers):
         progress.layer = index
         progress.stage("read")
-        sources.append(LayerPixels(image, layer, babl_format, dtype))
-    results = quantize_layers(sources, options, dither, shared, progress)
+        sources.append(engine.read(image, layer))
+    results = engine.quantize(sources, options, dither, shared, progress)
 
     # Everything that can fail for a user's reason has failed by now: only now touch the image.
     image.undo_group_start()
     added = []
     try:
-        for source, (pixels, _) in zip(sources, results, strict=True):
-            added.append(insert_layer(image, source.layer, pixels, babl_format, options["n_colors"]))
+        for source, (data, _) in zip(sources, results, strict=True):
+            added.append(insert_layer(image, source.layer, data, engine.babl_format, options["n_colors"]))
     except Exception:
         for layer in added:
             image.remove_layer(layer)
@@ -271,13 +377,12 @@ def quantize_image(image, drawables, config):
     Gimp.progress_update(1.0)
 
     if config.get_property("create-palette"):
-        is_rgb = image.get_base_type() == Gimp.ImageBaseType.RGB
         base = f"{image.get_name()} (K-Means {options['n_colors']})"
         if shared or len(sources) == 1:
-            create_palette(base, results[0][1], is_rgb)
+            create_palette(base, results[0][1])
         else:
-            for source, (_, palette) in zip(sources, results, strict=True):
-                create_palette(f"{base} {source.layer.get_name()}", palette, is_rgb)
+            for source, (_, entries) in zip(sources, results, strict=True):
+                create_palette(f"{base} {source.layer.get_name()}", entries)
     Gimp.progress_end()
     Gimp.displays_flush()
 

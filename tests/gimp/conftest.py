@@ -32,6 +32,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(line)
 
 
+#: The plug-in's engines, and what GIMP's environment holds for each: numpy as installed, or numpy
+#: hidden from every Python that GIMP starts (as on Windows, macOS and Flatpak builds), so that the
+#: plug-in must fall back to its numpy-free engine.
+ENGINES = {"numpy": {}, "numpy-free": {"PYTHONPATH": "{workspace}/no-numpy"}}
+
+#: Stands in for a Python without numpy: importing it fails as a missing package does.
+NO_NUMPY = 'raise ModuleNotFoundError("No module named \'numpy\'", name="numpy")\n'
+
+
 @dataclass
 class GimpRun:
     """What a batch run left behind: results.json and the arrays of each scenario."""
@@ -39,6 +48,7 @@ class GimpRun:
     results: dict[str, Any]
     arrays: dict[str, dict[str, np.ndarray]]
     seconds: float
+    engine: str = "numpy"
 
     def facts(self, scenario: str) -> dict[str, Any]:
         facts = self.results.get(scenario)
@@ -67,23 +77,30 @@ def run_script(
     script: str,
     inputs: dict[str, np.ndarray] | None = None,
     files: dict[str, str] | None = None,
-    env: dict[str, str] | None = None,
+    engine: str = "numpy",
     gui: bool = False,
 ) -> GimpRun:
     """Run tests/gimp/``script`` in GIMP; collect the results.json and .npz files it writes.
 
-    ``inputs`` become out/inputs.npz, ``files`` (relative path: text) are written into the
-    workspace, and ``env`` values may name workspace paths as "{workspace}/...".
+    ``inputs`` become out/input-<name>.raw files with their shapes and dtypes in inputs.json
+    (the scripts read them without numpy), ``files`` (relative path: text) are written into the
+    workspace, and GIMP runs with the environment of ``engine`` (:data:`ENGINES`). A script's
+    arrays come back from the .raw files it names in arrays.json.
     """
+    files = {**(files or {}), "no-numpy/numpy/__init__.py": NO_NUMPY}
     with gimp3.workspace() as space:
         out = space.host / "out"
         out.mkdir()
-        np.savez(out / "inputs.npz", **(inputs or {}))
-        for relative, text in (files or {}).items():
+        shapes = {}
+        for name, array in (inputs or {}).items():
+            (out / f"input-{name}.raw").write_bytes(np.ascontiguousarray(array).tobytes())
+            shapes[name] = [list(array.shape), array.dtype.name]
+        (out / "inputs.json").write_text(json.dumps(shapes))
+        for relative, text in files.items():
             (space.host / relative).parent.mkdir(parents=True, exist_ok=True)
             (space.host / relative).write_text(text)
         shutil.copy(HERE / script, space.host / script)
-        environment = {key: value.format(workspace=space.inside) for key, value in (env or {}).items()}
+        environment = {key: value.format(workspace=space.inside) for key, value in ENGINES[engine].items()}
         start = time.perf_counter()
         done = gimp3.batch(space, space.path(script), {"KMQ_GIMP_OUT": space.path("out"), **environment}, gui)
         seconds = time.perf_counter() - start
@@ -92,12 +109,14 @@ def run_script(
         results_file = out / "results.json"
         assert results_file.exists(), f"the script wrote no results.json:\n{log}"
         results = json.loads(results_file.read_text())
-        arrays = {}
-        for path in out.glob("*.npz"):
-            if path.stem != "inputs":
-                with np.load(path) as data:
-                    arrays[path.stem] = dict(data)
-    return GimpRun(results, arrays, seconds)
+        arrays: dict[str, dict[str, np.ndarray]] = {}
+        listed = out / "arrays.json"
+        for scenario, named in (json.loads(listed.read_text()) if listed.exists() else {}).items():
+            arrays[scenario] = {
+                name: np.fromfile(out / f"{scenario}-{name}.raw", dtype).reshape(shape)
+                for name, (shape, dtype) in named.items()
+            }
+    return GimpRun(results, arrays, seconds, engine)
 
 
 def photo_like(height: int, width: int, seed: int) -> np.ndarray:
@@ -138,23 +157,23 @@ def inputs() -> dict[str, np.ndarray]:
     }
 
 
-@pytest.fixture(scope="session")
-def gimp_run(gimp3: Gimp3, inputs: dict[str, np.ndarray]) -> GimpRun:
-    """Every scenario of in_gimp.py, in one GIMP start."""
-    run = run_script(gimp3, "in_gimp.py", inputs)
+@pytest.fixture(scope="session", params=list(ENGINES))
+def gimp_run(request: pytest.FixtureRequest, gimp3: Gimp3, inputs: dict[str, np.ndarray]) -> GimpRun:
+    """Every scenario of in_gimp.py, in one GIMP start per engine."""
+    run = run_script(gimp3, "in_gimp.py", inputs, engine=request.param)
     versions = run.results.get("versions", {})
     if "gimp" in versions:
         TESTED.append(
-            f"tested in GIMP {versions['gimp']} (Python {versions['python']}, numpy {versions['numpy']}): "
-            f"{gimp3.describe()}"
+            f"tested in GIMP {versions['gimp']} (Python {versions['python']}, numpy {versions['numpy']}), "
+            f"{request.param} engine: {gimp3.describe()}"
         )
     return run
 
 
-@pytest.fixture(scope="session")
-def gui_run(gimp3: Gimp3) -> GimpRun:
-    """Undo, the dialog and last values, in GIMP with its windows on Xvfb."""
-    return run_script(gimp3, "in_gimp_gui.py", gui=True)
+@pytest.fixture(scope="session", params=list(ENGINES))
+def gui_run(request: pytest.FixtureRequest, gimp3: Gimp3) -> GimpRun:
+    """Undo, the dialog and last values, in GIMP with its windows on Xvfb, with each engine."""
+    return run_script(gimp3, "in_gimp_gui.py", engine=request.param, gui=True)
 
 
 @pytest.fixture(scope="session")
@@ -162,7 +181,8 @@ def user_install_run(gimp3: Gimp3) -> dict[str, Any]:
     """gimp_plugin/install.py without --plugin-dir, as a user runs it, between two starts of GIMP
     with its default per-user profile under the workspace's HOME (the first start creates it).
 
-    install.py runs where GIMP does (the root's python3, or this Python for a host GIMP). Returns
+    install.py runs where GIMP does (the root's python3, or this Python for a host GIMP), and both
+    run with numpy hidden, as GIMP's own Python on Windows, macOS and Flatpak has none. Returns
     what in_gimp_user_profile.py saw ``before`` and ``after`` the install, and install.py's output.
     """
     facts: dict[str, Any] = {}
@@ -173,12 +193,15 @@ def user_install_run(gimp3: Gimp3) -> dict[str, Any]:
         package = Path("core") / "kmeans_quantize"
         shutil.copytree(REPO / package, space.host / "checkout" / package, ignore=skip)
         shutil.copy(HERE / "in_gimp_user_profile.py", space.host)
+        (space.host / "no-numpy" / "numpy").mkdir(parents=True)
+        (space.host / "no-numpy" / "numpy" / "__init__.py").write_text(NO_NUMPY)
+        no_numpy = {"PYTHONPATH": space.path("no-numpy")}
         for step in ("before", "after"):
             if step == "after":
                 python = "python3" if gimp3.root is not None else sys.executable
                 install = [python, space.path("checkout", "gimp_plugin", "install.py")]
                 done = subprocess.run(
-                    gimp3.command(space, install, {}, user_profile=True),
+                    gimp3.command(space, install, no_numpy, user_profile=True),
                     capture_output=True,
                     text=True,
                     timeout=300,
@@ -188,23 +211,11 @@ def user_install_run(gimp3: Gimp3) -> dict[str, Any]:
                 facts["install_output"] = done.stdout
             result = space.path(f"{step}.json")
             done = gimp3.batch(
-                space, space.path("in_gimp_user_profile.py"), {"KMQ_GIMP_RESULT": result}, user_profile=True
+                space,
+                space.path("in_gimp_user_profile.py"),
+                {"KMQ_GIMP_RESULT": result, **no_numpy},
+                user_profile=True,
             )
             assert done.returncode == 0, f"GIMP ({gimp3.describe()}) failed:\n{output(done)}"
             facts[step] = json.loads((space.host / f"{step}.json").read_text())
     return facts
-
-
-#: Stands in for a Python without numpy: importing it fails as a missing package does.
-NO_NUMPY = 'raise ModuleNotFoundError("No module named \'numpy\'", name="numpy")\n'
-
-
-@pytest.fixture(scope="session")
-def no_numpy_run(gimp3: Gimp3) -> GimpRun:
-    """The plug-in called in a GIMP whose Python cannot import numpy."""
-    return run_script(
-        gimp3,
-        "in_gimp_no_numpy.py",
-        files={"no-numpy/numpy/__init__.py": NO_NUMPY},
-        env={"PYTHONPATH": "{workspace}/no-numpy"},
-    )

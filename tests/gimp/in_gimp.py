@@ -1,10 +1,14 @@
 """Scenarios run inside GIMP 3 by test_plugin_in_gimp.py (through python-fu-eval, one GIMP start).
 
 GIMP's python-fu-eval provides the globals Gimp, Gegl, Babl, GObject, GLib, Gio and sys. The
-input images come from ``inputs.npz`` in $KMQ_GIMP_OUT; each scenario builds a GIMP image from
-them, calls ``plug-in-kmeans-quantize`` as a script would, and records what GIMP then holds:
-the facts in ``results.json`` (one entry per scenario; a scenario that raised records its
-traceback instead) and the pixels in ``<scenario>.npz``. The assertions are made outside GIMP.
+input images come from ``input-<name>.raw`` files in $KMQ_GIMP_OUT (shapes and dtypes in
+``inputs.json``); each scenario builds a GIMP image from them, calls ``plug-in-kmeans-quantize``
+as a script would, and records what GIMP then holds: the facts in ``results.json`` (one entry
+per scenario; a scenario that raised records its traceback instead) and the pixels in
+``<scenario>-<name>.raw`` (shapes in ``arrays.json``). The assertions are made outside GIMP.
+
+The script uses no numpy: it runs a second time with numpy hidden from GIMP's Python, where the
+plug-in falls back to its numpy-free engine.
 """
 
 # ruff: noqa: F821  (Gimp, Gegl, Babl are globals given by python-fu-eval)
@@ -14,21 +18,64 @@ import os
 import sys
 import traceback
 
-import numpy as np
-
 OUT = os.environ["KMQ_GIMP_OUT"]
 PROCEDURE = "plug-in-kmeans-quantize"
-INPUTS = dict(np.load(os.path.join(OUT, "inputs.npz")))
 
+#: dtype name -> (GIMP precision, babl component, bytes per value)
 PRECISIONS = {
-    "u8": (Gimp.Precision.U8_NON_LINEAR, "u8", np.uint8),
-    "u16": (Gimp.Precision.U16_NON_LINEAR, "u16", np.uint16),
-    "float": (Gimp.Precision.FLOAT_NON_LINEAR, "float", np.float32),
+    "u8": (Gimp.Precision.U8_NON_LINEAR, "u8", "uint8"),
+    "u16": (Gimp.Precision.U16_NON_LINEAR, "u16", "uint16"),
+    "float": (Gimp.Precision.FLOAT_NON_LINEAR, "float", "float32"),
 }
+ITEM_SIZES = {"uint8": 1, "uint16": 2, "float32": 4}
 
 
-def babl_format(pixels_or_channels, component):
-    channels = pixels_or_channels if isinstance(pixels_or_channels, int) else pixels_or_channels.shape[2]
+class Pixels:
+    """Pixel bytes with their shape (height, width, channels) and dtype name, as numpy would hold
+    them; this script uses no numpy, so that it also runs where GIMP's Python has none."""
+
+    def __init__(self, data, height, width, channels, dtype="uint8", plane=False):
+        assert len(data) == height * width * channels * ITEM_SIZES[dtype], (
+            len(data),
+            height,
+            width,
+            channels,
+        )
+        self.data, self.height, self.width, self.channels, self.dtype = data, height, width, channels, dtype
+        self.plane = plane  # one channel, shaped (height, width)
+
+    @property
+    def shape(self):
+        return [self.height, self.width] if self.plane else [self.height, self.width, self.channels]
+
+    def crop(self, height, width):
+        """The top-left ``height`` x ``width`` corner."""
+        row = self.width * self.channels * ITEM_SIZES[self.dtype]
+        keep = width * self.channels * ITEM_SIZES[self.dtype]
+        data = b"".join(self.data[y * row : y * row + keep] for y in range(height))
+        return Pixels(data, height, width, self.channels, self.dtype)
+
+
+def filled(height, width, channels, value):
+    return Pixels(bytes([value]) * (height * width * channels), height, width, channels)
+
+
+def load_inputs():
+    with open(os.path.join(OUT, "inputs.json")) as manifest:
+        shapes = json.load(manifest)
+    inputs = {}
+    for name, (shape, dtype) in shapes.items():
+        with open(os.path.join(OUT, f"input-{name}.raw"), "rb") as raw:
+            data = raw.read()
+        height, width = shape[:2]
+        inputs[name] = Pixels(data, height, width, shape[2] if len(shape) == 3 else 1, dtype)
+    return inputs
+
+
+INPUTS = load_inputs()
+
+
+def babl_format(channels, component):
     model = {1: "Y'", 2: "Y'A", 3: "R'G'B'", 4: "R'G'B'A"}[channels]
     return f"{model} {component}"
 
@@ -39,20 +86,20 @@ def new_image(width, height, gray=False, precision="u8"):
 
 
 def add_layer(image, name, pixels, parent=None, position=0, offsets=(0, 0), precision="u8"):
-    """A layer holding ``pixels`` (H, W, C): C = 1/2 gray(+alpha), 3/4 RGB(+alpha)."""
-    height, width, channels = pixels.shape
+    """A layer holding ``pixels``: 1/2 channels gray(+alpha), 3/4 RGB(+alpha)."""
     kinds = {
         1: Gimp.ImageType.GRAY_IMAGE,
         2: Gimp.ImageType.GRAYA_IMAGE,
         3: Gimp.ImageType.RGB_IMAGE,
         4: Gimp.ImageType.RGBA_IMAGE,
     }
-    layer = Gimp.Layer.new(image, name, width, height, kinds[channels], 100.0, Gimp.LayerMode.NORMAL)
+    width, height = pixels.width, pixels.height
+    layer = Gimp.Layer.new(image, name, width, height, kinds[pixels.channels], 100.0, Gimp.LayerMode.NORMAL)
     image.insert_layer(layer, parent, position)
     layer.set_offsets(*offsets)
     buffer = layer.get_buffer()
     component = PRECISIONS[precision][1]
-    buffer.set(Gegl.Rectangle.new(0, 0, width, height), babl_format(pixels, component), pixels.tobytes())
+    buffer.set(Gegl.Rectangle.new(0, 0, width, height), babl_format(pixels.channels, component), pixels.data)
     buffer.flush()
     return layer
 
@@ -64,19 +111,19 @@ def read(drawable, channels, precision="u8"):
     data = drawable.get_buffer().get(
         Gegl.Rectangle.new(0, 0, width, height), 1.0, babl_format(channels, component), Gegl.AbyssPolicy.NONE
     )
-    return np.frombuffer(data, dtype).reshape(height, width, channels).copy()
+    return Pixels(data, height, width, channels, dtype)
 
 
-def coverage(image, layer):
-    """The selection's per-pixel coverage (0..1) of ``layer``, as GIMP holds it."""
+def coverage(image, layer, babl_format="Y float"):
+    """The selection's per-pixel coverage of ``layer``, as GIMP holds it (0..1, or 0..255 in u8)."""
     _, x, y = layer.get_offsets()
     width, height = layer.get_width(), layer.get_height()
     data = (
         image.get_selection()
         .get_buffer()
-        .get(Gegl.Rectangle.new(x, y, width, height), 1.0, "Y float", Gegl.AbyssPolicy.NONE)
+        .get(Gegl.Rectangle.new(x, y, width, height), 1.0, babl_format, Gegl.AbyssPolicy.NONE)
     )
-    return np.frombuffer(data, np.float32).reshape(height, width).copy()
+    return Pixels(data, height, width, 1, "uint8" if babl_format.endswith("u8") else "float32", plane=True)
 
 
 def call(image, drawables, run_mode=None, **arguments):
@@ -120,18 +167,20 @@ def tree(image):
 
 def quantize_one(name, pixels, settings, gray=False, precision="u8", read_channels=None):
     """One layer, one call: the source before and after, the new layer, and the facts."""
-    height, width = pixels.shape[:2]
-    image = new_image(width, height, gray=gray, precision=precision)
+    image = new_image(pixels.width, pixels.height, gray=gray, precision=precision)
     source = add_layer(image, "photo", pixels, precision=precision)
-    before = read(source, pixels.shape[2], precision)
+    before = read(source, pixels.channels, precision)
     status, message = call(image, [source], **settings)
     new = image.get_layers()[0]
     channels = read_channels or (2 if gray else 4)
     arrays = {
         "source": before,
-        "source_after": read(source, pixels.shape[2], precision),
+        "source_after": read(source, pixels.channels, precision),
         "new": read(new, channels, precision),
     }
+    if precision != "u8":  # as the numpy-free engine reads and writes it
+        arrays["source8"] = read(source, pixels.channels)
+        arrays["new8"] = read(new, channels)
     facts = {
         "status": status,
         "message": message,
@@ -162,7 +211,7 @@ def scenario_rgba():
 def scenario_gray():
     return quantize_one(
         "gray",
-        INPUTS["gray"][..., None],
+        INPUTS["gray"],
         {"n_colors": 4, "color_space": "lab", "dither": "ordered"},
         gray=True,
     )
@@ -186,11 +235,11 @@ def scenario_float():
 def scenario_group_offset():
     photo = INPUTS["photo"]
     image = new_image(120, 100)
-    add_layer(image, "background", np.full((100, 120, 3), 200, np.uint8))
+    add_layer(image, "background", filled(100, 120, 3, 200))
     group = Gimp.GroupLayer.new(image, "group")
     image.insert_layer(group, None, 0)
-    add_layer(image, "below", np.full((20, 20, 3), 50, np.uint8), parent=group, position=0)
-    inner = add_layer(image, "inner", photo[:40, :50], parent=group, position=0, offsets=(30, 25))
+    add_layer(image, "below", filled(20, 20, 3, 50), parent=group, position=0)
+    inner = add_layer(image, "inner", photo.crop(40, 50), parent=group, position=0, offsets=(30, 25))
     status, message = call(image, [inner], n_colors=5, dither="none")
     new = group.get_children()[0]
     facts = {
@@ -207,13 +256,17 @@ def scenario_group_offset():
 
 def selection_scenario(select):
     photo = INPUTS["photo"]
-    height, width = photo.shape[:2]
-    image = new_image(width, height)
+    image = new_image(photo.width, photo.height)
     source = add_layer(image, "photo", photo)
     select(image)
     status, message = call(image, [source], n_colors=6, color_space="rgb", dither="none")
     new = image.get_layers()[0]
-    arrays = {"source": read(source, 3), "new": read(new, 4), "coverage": coverage(image, source)}
+    arrays = {
+        "source": read(source, 3),
+        "new": read(new, 4),
+        "coverage": coverage(image, source),
+        "coverage8": coverage(image, source, "Y u8"),
+    }
     facts = {"status": status, "message": message, "layers": tree(image)}
     image.delete()
     return facts, arrays
@@ -233,7 +286,7 @@ def scenario_feathered_ellipse():
 
 def two_layer_scenario(shared):
     photo, other = INPUTS["photo"], INPUTS["photo2"]
-    image = new_image(photo.shape[1], photo.shape[0])
+    image = new_image(photo.width, photo.height)
     first = add_layer(image, "first", photo)
     second = add_layer(image, "second", other, position=0)
     status, message = call(
@@ -261,16 +314,16 @@ def scenario_separate_palettes():
 
 def scenario_create_palette():
     photo = INPUTS["photo"]
-    image = new_image(photo.shape[1], photo.shape[0])
+    image = new_image(photo.width, photo.height)
     image_name = image.get_name()
     source = add_layer(image, "photo", photo)
     before = {palette.get_name() for palette in Gimp.palettes_get_list("")}
     status, message = call(image, [source], n_colors=7, create_palette=True, dither="none")
     created = [palette for palette in Gimp.palettes_get_list("") if palette.get_name() not in before]
     colors = (
-        [list(color.get_bytes(Babl.format("R'G'B' u8")).get_data()) for color in created[0].get_colors()]
+        b"".join(color.get_bytes(Babl.format("R'G'B' u8")).get_data() for color in created[0].get_colors())
         if created
-        else []
+        else b""
     )
     facts = {
         "status": status,
@@ -282,7 +335,7 @@ def scenario_create_palette():
     arrays = {
         "source": read(source, 3),
         "new": read(image.get_layers()[0], 4),
-        "palette": np.array(colors, np.uint8).reshape(-1, 3),
+        "palette": Pixels(colors, len(colors) // 3, 3, 1, plane=True),
     }
     image.delete()
     return facts, arrays
@@ -299,7 +352,7 @@ def error_call(image, drawables, **arguments):
 
 def scenario_errors():
     photo = INPUTS["photo"]
-    height, width = photo.shape[:2]
+    height, width = photo.height, photo.width
     facts = {}
 
     image = new_image(width, height)
@@ -307,7 +360,7 @@ def scenario_errors():
     facts["no_layer"] = error_call(image, [])
 
     image = new_image(width, height)
-    layer = add_layer(image, "clear", np.zeros((height, width, 4), np.uint8))
+    layer = add_layer(image, "clear", filled(height, width, 4, 0))
     facts["transparent"] = error_call(image, [layer])
 
     image = new_image(width, height)
@@ -344,7 +397,7 @@ def scenario_errors():
 def scenario_last_values():
     """A non-interactive run stores nothing for WITH_LAST_VALS; that run must still work."""
     photo = INPUTS["photo"]
-    image = new_image(photo.shape[1], photo.shape[0])
+    image = new_image(photo.width, photo.height)
     source = add_layer(image, "photo", photo)
     status, message = call(image, [source], run_mode=Gimp.RunMode.WITH_LAST_VALS)
     facts = {"status": status, "message": message, "layers": tree(image)}
@@ -353,20 +406,39 @@ def scenario_last_values():
 
 
 def scenario_versions():
-    """What runs the scenarios: GIMP's version, its Python's and numpy's."""
-    return {"gimp": Gimp.version(), "python": sys.version.split()[0], "numpy": np.__version__}, {}
+    """What runs the scenarios: GIMP's version, its Python's and numpy's (None: not importable)."""
+    try:
+        import numpy
+    except ImportError:
+        numpy_version = None
+    else:
+        numpy_version = numpy.__version__
+    return {"gimp": Gimp.version(), "python": sys.version.split()[0], "numpy": numpy_version}, {}
+
+
+def save(key, arrays):
+    """Each array's bytes as <key>-<name>.raw; returns their shapes and dtypes for arrays.json."""
+    saved = {}
+    for name, pixels in arrays.items():
+        with open(os.path.join(OUT, f"{key}-{name}.raw"), "wb") as raw:
+            raw.write(pixels.data)
+        saved[name] = [pixels.shape, pixels.dtype]
+    return saved
 
 
 results = {}
+shapes = {}
 for name, scenario in sorted(globals().items()):
     if not name.startswith("scenario_"):
         continue
     key = name[len("scenario_") :]
     try:
         facts, arrays = scenario()
-        np.savez(os.path.join(OUT, f"{key}.npz"), **arrays)
+        shapes[key] = save(key, arrays)
         results[key] = facts
     except Exception:  # record it; the other scenarios still run
         results[key] = {"traceback": traceback.format_exc()}
+with open(os.path.join(OUT, "arrays.json"), "w") as out:
+    json.dump(shapes, out)
 with open(os.path.join(OUT, "results.json"), "w") as out:
     json.dump(results, out, indent=1)
