@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from kmeans_quantize import Palette, apply_palette, quantize
-from kmeans_quantize.pure_dither import dither_bytes
+from kmeans_quantize.pure_dither import dither_bytes, dither_labels
 from kmeans_quantize.pure_quantize import PurePalette
+from kmeans_quantize.quantize import remap
 from test_pure_layers import photo
 
 FORMATS = {1: "Y", 2: "YA", 3: "RGB", 4: "RGBA"}
@@ -56,3 +57,12 @@ def test_an_unknown_method_is_refused() -> None:
     palette = PurePalette(((0, 0, 0), (255, 255, 255)), (1, 1), "rgb")
     with pytest.raises(ValueError, match="unknown dithering method 'bayer'"):
         dither_bytes(bytes(12), 2, 2, "RGB", palette, "bayer")
+
+
+def test_labels_index_the_palette_as_given_and_match_remap() -> None:
+    image = photo(23, 31, seed=11)
+    palette = quantize(image, 9, color_space="oklab", seed=2).palette
+    _, expected = remap(image, palette, dither="floyd-steinberg")
+    labels = dither_labels(image.tobytes(), 31, 23, "RGBA", pure_palette(palette), "floyd-steinberg")
+    np.testing.assert_array_equal(np.array(labels).reshape(23, 31), expected)
+    assert -1 in labels  # the transparent band

@@ -24,7 +24,7 @@ from .pure_kmeans import MARGIN_SLACK, Neighbors
 from .pure_quantize import FORMATS, PurePalette, _check_format
 from .pure_space import Point, space
 
-__all__ = ["DITHER_METHODS", "dither_bytes"]
+__all__ = ["DITHER_METHODS", "dither_labels", "dither_bytes"]
 
 DITHER_METHODS = ("floyd-steinberg", "ordered")
 
@@ -39,7 +39,7 @@ THRESHOLDS = [[(b + 0.5) / 64.0 - 0.5 for b in row] for row in _BAYER]
 _TAKES_PART = bytes([0] + [1] * 255)
 
 
-def dither_bytes(
+def dither_labels(
     pixels: bytes,
     width: int,
     height: int,
@@ -49,14 +49,14 @@ def dither_bytes(
     *,
     coverage: bytes | None = None,
     progress: Callable[[float], None] | None = None,
-) -> bytes:
-    """``pixels`` mapped to ``palette`` with dithering; pixels that take no part keep their bytes.
+) -> list[int]:
+    """Each pixel's index into ``palette.colors`` with dithering; -1 where a pixel takes no part.
 
     Parameters
     ----------
     pixels : bytes
         ``width * height`` pixels in ``pixel_format`` (as for
-        :func:`~kmeans_quantize.pure_quantize.quantize_bytes`); alpha is kept.
+        :func:`~kmeans_quantize.pure_quantize.quantize_bytes`).
     width, height : int
     pixel_format : str
     palette : PurePalette
@@ -69,7 +69,7 @@ def dither_bytes(
 
     Returns
     -------
-    bytes
+    list of int
     """
     if method not in DITHER_METHODS:
         raise ValueError(f"unknown dithering method {method!r}; choose one of {', '.join(DITHER_METHODS)}")
@@ -81,8 +81,8 @@ def dither_bytes(
     clustering = space(palette.color_space, gray)
     encode = clustering.encoder()
     # Ties go to the colour that sorts first, as in the nearest mapping: search in that order.
-    colors = sorted(palette.colors)
-    centers = [encode(_pack(color)) for color in colors]
+    order = sorted(range(len(palette.colors)), key=palette.colors.__getitem__)
+    centers = [encode(_pack(palette.colors[j])) for j in order]
     active = [1] * (width * height)
     if has_alpha:
         active = list(pixels[size - 1 :: size].translate(_TAKES_PART))
@@ -105,8 +105,30 @@ def dither_bytes(
         labels = _floyd_steinberg(words, width, height, centers, clustering.name == "rgb", progress)
     else:
         labels = _ordered(words, width, height, centers, channels, clustering.name == "rgb", progress)
+    to_palette = [*order, -1]  # label -1 stays -1
+    return [to_palette[label] for label in labels]
+
+
+def dither_bytes(
+    pixels: bytes,
+    width: int,
+    height: int,
+    pixel_format: str,
+    palette: PurePalette,
+    method: str,
+    *,
+    coverage: bytes | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> bytes:
+    """``pixels`` mapped to ``palette`` with dithering (:func:`dither_labels`); pixels that take
+    no part keep their bytes, alpha is kept."""
+    labels = dither_labels(
+        pixels, width, height, pixel_format, palette, method, coverage=coverage, progress=progress
+    )
+    size, _, gray = FORMATS[_check_format(pixel_format)]
+    channels = 1 if gray else 3
     out = bytearray(pixels)
-    palette_bytes = [bytes(color) for color in colors]
+    palette_bytes = [bytes(color) for color in palette.colors]
     for index, label in enumerate(labels):
         if label >= 0:
             offset = index * size
