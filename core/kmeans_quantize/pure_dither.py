@@ -18,13 +18,13 @@ squared error), so the plug-in dithers here instead.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .pure_kmeans import MARGIN_SLACK, Neighbors
 from .pure_quantize import FORMATS, PurePalette, _check_format
 from .pure_space import Point, space
 
-__all__ = ["DITHER_METHODS", "dither_labels", "dither_bytes"]
+__all__ = ["DITHER_METHODS", "dither_labels", "dither_bytes", "paint"]
 
 DITHER_METHODS = ("floyd-steinberg", "ordered")
 
@@ -120,11 +120,16 @@ def dither_bytes(
     coverage: bytes | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> bytes:
-    """``pixels`` mapped to ``palette`` with dithering (:func:`dither_labels`); pixels that take
-    no part keep their bytes, alpha is kept."""
+    """``pixels`` mapped to ``palette`` with dithering: :func:`paint` of :func:`dither_labels`."""
     labels = dither_labels(
         pixels, width, height, pixel_format, palette, method, coverage=coverage, progress=progress
     )
+    return paint(pixels, pixel_format, palette, labels)
+
+
+def paint(pixels: bytes, pixel_format: str, palette: PurePalette, labels: Sequence[int]) -> bytes:
+    """``pixels`` with the colour of every pixel whose label is not -1 replaced by
+    ``palette.colors[label]``; the others keep their bytes, alpha is kept."""
     size, _, gray = FORMATS[_check_format(pixel_format)]
     channels = 1 if gray else 3
     out = bytearray(pixels)

@@ -29,10 +29,11 @@ try:
         import kmeans_quantize
         import numpy as np
         from kmeans_quantize.palette_io import entry_names
-        from kmeans_quantize.pixels import to_unit
+        from kmeans_quantize.pixels import from_unit, to_unit
+        from kmeans_quantize.quantize import remap
     else:
         from kmeans_quantize import pure_layers
-        from kmeans_quantize.pure_dither import dither_bytes
+        from kmeans_quantize.pure_dither import dither_labels, paint
         from kmeans_quantize.pure_quantize import apply_coverage
 except (
     ImportError,
@@ -123,6 +124,28 @@ def check_pixels_left(layer, selected, visible):
         raise UserError(f"No pixel to quantize: layer '{layer.get_name()}' is fully transparent{where}.")
 
 
+class Quantized:
+    """One layer's result: the new layer's pixel bytes and its palette's GIMP entries; for an
+    indexed image also the palette as 8-bit RGB bytes (``colormap``) and each pixel's palette
+    index and alpha as byte pairs (``indexed``; index 0 and alpha 0 where the layer is clear)."""
+
+    def __init__(self, data, entries):
+        self.data = data
+        self.entries = entries
+        self.colormap = None
+        self.indexed = None
+
+
+def check_opaque_or_clear(layer, n_partial):
+    """A UserError when ``n_partial`` pixels of the result would be partly transparent."""
+    if n_partial:
+        raise UserError(
+            f"An indexed image keeps no partial transparency, but {n_partial} pixels of "
+            f"'{layer.get_name()}' would be partly transparent (soft alpha or a feathered "
+            "selection). Choose the output 'new-layer', or make those pixels opaque or clear first."
+        )
+
+
 class NumpyEngine:
     """The numpy engine: every precision kept, numpy's dithering in the clustering space."""
 
@@ -137,8 +160,8 @@ class NumpyEngine:
     def read(self, image, layer):
         return NumpyLayer(image, layer, self.babl_format, self.dtype)
 
-    def quantize(self, layers, options, dither, shared, progress):
-        """The new layers' bytes and the palettes' entries, one of each per layer."""
+    def quantize(self, layers, options, dither, shared, progress, indexed=False):
+        """A :class:`Quantized` per layer; with ``indexed``, also the indexed image's data."""
         if shared and len(layers) > 1:
             progress.layer = 0
             palette = kmeans_quantize.fit_palette(
@@ -147,25 +170,36 @@ class NumpyEngine:
                 progress=progress.stage,
                 **options,
             )
-            images = []
+            mapped = []
             for index, layer in enumerate(layers):
                 progress.layer = index
                 progress.stage("mapping")
-                images.append(kmeans_quantize.apply_palette(layer.pixels, palette, layer.mask, dither=dither))
-            palettes = [palette] * len(layers)
+                mapped.append((*remap(layer.pixels, palette, layer.mask, dither=dither), palette))
         else:
-            images, palettes = [], []
+            mapped = []
             for index, layer in enumerate(layers):
                 progress.layer = index
                 result = kmeans_quantize.quantize(
                     layer.pixels, mask=layer.mask, dither=dither, progress=progress.stage, **options
                 )
-                images.append(result.image)
-                palettes.append(result.palette)
-        return [
-            (layer.finish(image).tobytes(), self.entries(palette))
-            for layer, image, palette in zip(layers, images, palettes, strict=True)
-        ]
+                mapped.append((result.image, result.labels, result.palette))
+        out = []
+        for layer, (image, labels, palette) in zip(layers, mapped, strict=True):
+            image = layer.finish(image)
+            quantized = Quantized(image.tobytes(), self.entries(palette))
+            if indexed:
+                full = 1.0 if image.dtype.kind == "f" else np.iinfo(image.dtype).max
+                alpha = image[..., -1]
+                check_opaque_or_clear(layer.layer, int(((alpha > 0) & (alpha < full)).sum()))
+                rgb = from_unit(to_unit(palette.colors, palette.colors.dtype), np.dtype(np.uint8))
+                quantized.colormap = (
+                    np.repeat(rgb, 3, axis=1).tobytes() if rgb.shape[1] == 1 else rgb.tobytes()
+                )
+                outside = labels < 0
+                pairs = np.stack([np.where(outside, 0, labels), np.where(outside, 0, 255)], axis=-1)
+                quantized.indexed = pairs.astype(np.uint8).tobytes()
+            out.append(quantized)
+        return out
 
     @staticmethod
     def entries(palette):
@@ -243,8 +277,8 @@ class PureEngine:
         )
         return PureLayer(layer, pure_layers.LayerBytes(pixels, width, height, coverage))
 
-    def quantize(self, layers, options, dither, shared, progress):
-        """The new layers' bytes and the palettes' entries, one of each per layer."""
+    def quantize(self, layers, options, dither, shared, progress, indexed=False):
+        """A :class:`Quantized` per layer; with ``indexed``, also the indexed image's data."""
         progress.layer = 0
         results = pure_layers.quantize_layers(
             [layer.data for layer in layers],
@@ -255,15 +289,16 @@ class PureEngine:
             init=options["init"],
             seed=options["seed"],
             max_iter=options["max_iter"],
+            labels=indexed,
             progress=progress.stage,
         )
         out = []
         for index, (layer, result) in enumerate(zip(layers, results, strict=True)):
             progress.layer = index if not shared else 0
-            pixels = result.pixels
+            data = layer.data
+            pixels, labels = result.pixels, result.labels
             if dither != "none":
-                data = layer.data
-                pixels = dither_bytes(
+                labels = dither_labels(
                     data.pixels,
                     data.width,
                     data.height,
@@ -273,9 +308,21 @@ class PureEngine:
                     coverage=data.coverage,
                     progress=lambda fraction: progress.stage("mapping", fraction),
                 )
-            if layer.data.coverage is not None:
-                pixels = apply_coverage(pixels, layer.data.coverage, self.babl_format)
-            out.append((pixels, self.entries(result.palette)))
+                pixels = paint(data.pixels, self.babl_format, result.palette, labels)
+            if data.coverage is not None:
+                pixels = apply_coverage(pixels, data.coverage, self.babl_format)
+            quantized = Quantized(pixels, self.entries(result.palette))
+            if indexed:
+                alpha = pixels[1::2] if self.gray else pixels[3::4]
+                check_opaque_or_clear(layer.layer, len(alpha) - alpha.count(0) - alpha.count(255))
+                quantized.colormap = b"".join(
+                    bytes(color * 3 if self.gray else color) for color in result.palette.colors
+                )
+                pairs = bytearray(2 * len(labels))
+                pairs[0::2] = bytes(label if label >= 0 else 0 for label in labels)
+                pairs[1::2] = bytes(255 if label >= 0 else 0 for label in labels)
+                quantized.indexed = bytes(pairs)
+            out.append(quantized)
         return out
 
     def entries(self, palette):
@@ -339,7 +386,8 @@ def create_palette(name, entries):
 
 
 def quantize_image(image, drawables, config):
-    """The whole run: check, read, quantize, then write new layers in one undo group."""
+    """The whole run: check, read, quantize, then write new layers in one undo group, or make a
+    new indexed image. Returns that image, or None."""
     if MISSING is not None:
         raise UserError(
             f"K-Means Quantize is not installed completely ({MISSING}); "
@@ -351,6 +399,13 @@ def quantize_image(image, drawables, config):
     options = settings(config)
     dither = config.get_property("dither")
     shared = config.get_property("shared-palette")
+    indexed = config.get_property("output") == "indexed-image"
+    if indexed and len(layers) > 1 and not shared:
+        raise UserError(
+            "An indexed image has one palette: with several layers selected, turn on "
+            "'Share palette across layers', or quantize one layer at a time.",
+            Gimp.PDBStatusType.CALLING_ERROR,
+        )
     engine = NumpyEngine(image) if ENGINE == "numpy" else PureEngine(image)
 
     Gimp.progress_init(f"K-Means Quantize: {options['n_colors']} colors ({engine.name} engine)")
@@ -360,31 +415,75 @@ def quantize_image(image, drawables, config):
         progress.layer = index
         progress.stage("read")
         sources.append(engine.read(image, layer))
-    results = engine.quantize(sources, options, dither, shared, progress)
+    results = engine.quantize(sources, options, dither, shared, progress, indexed)
 
-    # Everything that can fail for a user's reason has failed by now: only now touch the image.
-    image.undo_group_start()
-    added = []
-    try:
-        for source, (data, _) in zip(sources, results, strict=True):
-            added.append(insert_layer(image, source.layer, data, engine.babl_format, options["n_colors"]))
-    except Exception:
-        for layer in added:
-            image.remove_layer(layer)
-        raise
-    finally:
-        image.undo_group_end()
+    # Everything that can fail for a user's reason has failed by now: only now change anything.
+    new_image = None
+    if indexed:
+        new_image = indexed_image(image, sources, results, options["n_colors"])
+    else:
+        image.undo_group_start()
+        added = []
+        try:
+            for source, result in zip(sources, results, strict=True):
+                added.append(
+                    insert_layer(image, source.layer, result.data, engine.babl_format, options["n_colors"])
+                )
+        except Exception:
+            for layer in added:
+                image.remove_layer(layer)
+            raise
+        finally:
+            image.undo_group_end()
     Gimp.progress_update(1.0)
 
     if config.get_property("create-palette"):
         base = f"{image.get_name()} (K-Means {options['n_colors']})"
         if shared or len(sources) == 1:
-            create_palette(base, results[0][1])
+            create_palette(base, results[0].entries)
         else:
-            for source, (_, entries) in zip(sources, results, strict=True):
-                create_palette(f"{base} {source.layer.get_name()}", entries)
+            for source, result in zip(sources, results, strict=True):
+                create_palette(f"{base} {source.layer.get_name()}", result.entries)
     Gimp.progress_end()
     Gimp.displays_flush()
+    return new_image
+
+
+def indexed_image(image, sources, results, n_colors):
+    """A new image in indexed mode, the size of ``image``, whose colour map is the (shared)
+    palette and whose layers, one per source layer and in the same order, hold exactly the
+    quantized pixels' palette indices (clear where the new layer would be)."""
+    new = Gimp.Image.new(image.get_width(), image.get_height(), Gimp.ImageBaseType.INDEXED)
+    try:
+        colormap = results[0].colormap
+        palette = Gimp.Palette.new("K-Means Quantize colour map")
+        try:
+            for start in range(0, len(colormap), 3):
+                add_entry(palette, "", "R'G'B' u8", colormap[start : start + 3])
+            new.set_palette(palette)  # the image takes a copy
+        finally:
+            palette.delete()
+        new.undo_disable()
+        for source, result in reversed(list(zip(sources, results, strict=True))):
+            width, height = source.layer.get_width(), source.layer.get_height()
+            name = f"{source.layer.get_name()} (K-Means {n_colors})"
+            layer = Gimp.Layer.new(
+                new, name, width, height, Gimp.ImageType.INDEXEDA_IMAGE, 100.0, Gimp.LayerMode.NORMAL
+            )
+            new.insert_layer(layer, None, 0)
+            _, x, y = source.layer.get_offsets()
+            layer.set_offsets(x, y)
+            buffer = layer.get_buffer()
+            # The layer's own format: palette index and alpha, one byte each, no conversion.
+            buffer.set(
+                Gegl.Rectangle.new(0, 0, width, height), Babl.get_name(layer.get_format()), result.indexed
+            )
+            buffer.flush()
+        new.undo_enable()
+    except Exception:
+        new.delete()
+        raise
+    return new
 
 
 def show_dialog(procedure, config):
@@ -402,7 +501,7 @@ def run(procedure, run_mode, image, drawables, config, run_data):
     try:
         if run_mode == Gimp.RunMode.INTERACTIVE and not show_dialog(procedure, config):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-        quantize_image(image, drawables, config)
+        new_image = quantize_image(image, drawables, config)
     except Exception as error:  # noqa: BLE001 - every failure becomes an error status with its text
         if isinstance(error, UserError):
             status, message = error.status, str(error)
@@ -412,7 +511,13 @@ def run(procedure, run_mode, image, drawables, config, run_data):
         if run_mode == Gimp.RunMode.INTERACTIVE:
             Gimp.message(message)
         return procedure.new_return_values(status, GLib.Error(message))
-    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+    if new_image is None:
+        return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        Gimp.Display.new(new_image)
+    return Gimp.ValueArray.new_from_values(
+        [GObject.Value(Gimp.PDBStatusType, Gimp.PDBStatusType.SUCCESS), GObject.Value(Gimp.Image, new_image)]
+    )
 
 
 #: Options of the choice arguments: (nick, label, help).
@@ -431,6 +536,11 @@ DITHERS = [
     ("none", "None", "Each pixel takes its nearest palette color"),
     ("floyd-steinberg", "Floyd-Steinberg", "Error diffusion: smooth gradients"),
     ("ordered", "Ordered (Bayer 8x8)", "Regular pattern; stable between similar frames"),
+]
+
+OUTPUTS = [
+    ("new-layer", "New layer", "A new layer above each source layer"),
+    ("indexed-image", "Indexed image", "A new image in indexed mode with exactly the fitted palette"),
 ]
 
 
@@ -497,6 +607,11 @@ class KMeansQuantize(Gimp.PlugIn):
             "Also add the colors as a GIMP palette, most frequent first",
             False,
             flags,
+        )
+        # "O_utput", not "_Output": Alt+O is the dialog's OK button
+        add_choice(procedure, "output", "O_utput", "What the run makes", OUTPUTS, "new-layer")
+        procedure.add_image_return_value(
+            "new-image", "New image", "The indexed image (output indexed-image), else none", True, flags
         )
         procedure.add_boolean_argument(
             "shared-palette",

@@ -147,8 +147,10 @@ def inputs() -> dict[str, np.ndarray]:
     hidden = photo.copy()
     hidden[:, :30] = (255, 0, 255)  # a colour only transparent pixels hold
     photo16 = photo.astype(np.uint16) * 257 + rng.integers(0, 200, photo.shape, dtype=np.uint16)
+    clear_band = np.dstack([hidden, np.where(alpha == 0, 0, 255).astype(np.uint8)])
     return {
         "photo": photo,
+        "clear_band": clear_band,
         "photo2": photo_like(80, 96, seed=5),
         "rgba": np.dstack([hidden, alpha]),
         "gray": photo_like(64, 70, seed=3)[..., 1],

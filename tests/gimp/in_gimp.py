@@ -126,8 +126,8 @@ def coverage(image, layer, babl_format="Y float"):
     return Pixels(data, height, width, 1, "uint8" if babl_format.endswith("u8") else "float32", plane=True)
 
 
-def call(image, drawables, run_mode=None, **arguments):
-    """Run the procedure as a script would; (status nick, message)."""
+def run_procedure(image, drawables, run_mode=None, **arguments):
+    """Run the procedure as a script would; (status nick, message, new image or None)."""
     procedure = Gimp.get_pdb().lookup_procedure(PROCEDURE)
     config = procedure.create_config()
     if run_mode is not None:
@@ -137,7 +137,15 @@ def call(image, drawables, run_mode=None, **arguments):
     for name, value in arguments.items():
         config.set_property(name.replace("_", "-"), value)
     result = procedure.run(config)
-    return result.index(0).value_nick, result.index(1)
+    value = result.index(1) if result.length() > 1 else None
+    message = value if isinstance(value, str) else ""
+    return result.index(0).value_nick, message, value if isinstance(value, Gimp.Image) else None
+
+
+def call(image, drawables, run_mode=None, **arguments):
+    """Run the procedure as a script would; (status nick, message)."""
+    status, message, _ = run_procedure(image, drawables, run_mode, **arguments)
+    return status, message
 
 
 def layer_facts(image, layer):
@@ -391,6 +399,88 @@ def scenario_errors():
     layer = add_layer(image, "photo", photo)
     image.convert_indexed(Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 16, False, False, "")
     facts["indexed"] = error_call(image, [image.get_layers()[0]])
+    return facts, {}
+
+
+def colormap(image):
+    """An indexed image's colour map as 8-bit RGB, one row per entry."""
+    colors = image.get_palette().get_colors()
+    data = b"".join(color.get_bytes(Babl.format("R'G'B' u8")).get_data() for color in colors)
+    return Pixels(data, len(colors), 3, 1, plane=True)
+
+
+def indices(layer):
+    """An indexed layer's palette indices and alpha, as stored (no conversion)."""
+    width, height = layer.get_width(), layer.get_height()
+    data = layer.get_buffer().get(
+        Gegl.Rectangle.new(0, 0, width, height), 1.0, Babl.get_name(layer.get_format()), Gegl.AbyssPolicy.NONE
+    )
+    return Pixels(data, height, width, 2)
+
+
+def indexed_scenario(names, settings):
+    """The layers ``names`` of INPUTS quantized to a new layer each, then to an indexed image."""
+    first = INPUTS[names[0]]
+    image = new_image(first.width, first.height)
+    sources = [add_layer(image, name, INPUTS[name], position=0) for name in names]
+    new_layer_status, _ = call(image, sources, output="new-layer", **settings)
+    images_before = len(Gimp.get_images())
+    status, message, indexed = run_procedure(image, sources, output="indexed-image", **settings)
+    facts = {
+        "status": status,
+        "message": message,
+        "new_layer_status": new_layer_status,
+        "new_images": len(Gimp.get_images()) - images_before,
+        "layers": tree(image),
+    }
+    arrays = {}
+    for name, source in zip(names, sources, strict=True):
+        arrays[f"{name}_source"] = read(source, INPUTS[name].channels)
+        new_layers = {layer.get_name(): layer for layer in image.get_layers()}
+        arrays[f"{name}_new"] = read(new_layers[f"{name} (K-Means {settings['n_colors']})"], 4)
+    if indexed is not None:
+        facts["base"] = indexed.get_base_type().value_nick
+        facts["indexed_layers"] = tree(indexed)
+        facts["indexed_offsets"] = [list(layer.get_offsets()[1:]) for layer in indexed.get_layers()]
+        arrays["colormap"] = colormap(indexed)
+        for name, layer in zip(names, indexed.get_layers(), strict=True):
+            arrays[f"{name}_indices"] = indices(layer)
+            arrays[f"{name}_indexed_rgba"] = read(layer, 4)
+        if len(names) == 1:  # saved as the README shows, then loaded back
+            path = os.path.join(OUT, "indexed.gif")
+            Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, indexed, Gio.File.new_for_path(path), None)
+            loaded = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(path))
+            facts["gif_base"] = loaded.get_base_type().value_nick
+            arrays["gif_rgba"] = read(loaded.get_layers()[0], 4)
+            loaded.delete()
+        indexed.delete()
+    image.delete()
+    return facts, arrays
+
+
+def scenario_indexed_output():
+    return indexed_scenario(
+        ["clear_band"], {"n_colors": 6, "color_space": "lab", "dither": "floyd-steinberg"}
+    )
+
+
+def scenario_indexed_shared():
+    return indexed_scenario(
+        ["photo", "photo2"], {"n_colors": 5, "color_space": "rgb", "dither": "none", "shared_palette": True}
+    )
+
+
+def scenario_indexed_refused():
+    facts = {}
+    photo = INPUTS["photo"]
+    image = new_image(photo.width, photo.height)
+    layer = add_layer(image, "rgba", INPUTS["rgba"])  # a band of alpha 128
+    before = len(Gimp.get_images())
+    facts["partly_transparent"] = error_call(image, [layer], output="indexed-image", n_colors=4)
+    facts["partly_transparent"]["new_images"] = len(Gimp.get_images()) - (before - 1)  # source deleted
+    image = new_image(photo.width, photo.height)
+    layers = [add_layer(image, "first", photo), add_layer(image, "second", INPUTS["photo2"])]
+    facts["several_unshared"] = error_call(image, layers, output="indexed-image", n_colors=4)
     return facts, {}
 
 

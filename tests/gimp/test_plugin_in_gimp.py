@@ -283,3 +283,60 @@ def test_install_py_default_folder_is_the_one_this_gimp_reads(
     installed = f"{before['directory']}/plug-ins/kmeans-quantize/kmeans-quantize.py"
     assert f"Installed K-Means Quantize: {installed}" in user_install_run["install_output"]
     assert after["registered"], f"GIMP does not see the plug-in install.py installed:\n{user_install_run}"
+
+
+def test_indexed_image_output_holds_the_palette_and_the_new_layers_pixels_as_indices(
+    gimp_run: GimpRun,
+) -> None:
+    facts = gimp_run.facts("indexed_output")
+    assert facts["new_layer_status"] == SUCCESS
+    assert facts["status"] == SUCCESS, facts["message"]
+    assert facts["new_images"] == 1 and facts["base"] == "indexed"
+    assert facts["indexed_layers"] == ["clear_band (K-Means 6)"]
+    arrays = gimp_run.arrays["indexed_output"]
+    source, new = arrays["clear_band_source"], arrays["clear_band_new"]
+    _, palette = expected(gimp_run, source, 6, color_space="lab")
+    np.testing.assert_array_equal(arrays["colormap"], palette)  # most frequent first, as fitted
+    pairs = arrays["clear_band_indices"]
+    opaque = new[..., 3] == 255
+    assert (~opaque).any() and set(np.unique(new[..., 3])) == {0, 255}
+    np.testing.assert_array_equal(pairs[..., 1], new[..., 3])  # clear stays clear
+    # the indices are the new layer's pixels through the colour map: no second mapping
+    np.testing.assert_array_equal(arrays["colormap"][pairs[..., 0]][opaque], new[..., :3][opaque])
+    np.testing.assert_array_equal(arrays["clear_band_indexed_rgba"][opaque], new[opaque])
+    # saved as a GIF as the README shows: the same pixels come back
+    assert facts["gif_base"] == "indexed"
+    np.testing.assert_array_equal(arrays["gif_rgba"][opaque], new[opaque])
+    assert (arrays["gif_rgba"][~opaque][:, 3] == 0).all()
+
+
+def test_indexed_image_with_a_shared_palette_has_one_layer_per_source(gimp_run: GimpRun) -> None:
+    facts = gimp_run.facts("indexed_shared")
+    assert facts["status"] == SUCCESS, facts["message"]
+    assert facts["new_images"] == 1 and facts["base"] == "indexed"
+    assert facts["indexed_layers"] == ["photo (K-Means 5)", "photo2 (K-Means 5)"]
+    assert facts["indexed_offsets"] == [[0, 0], [0, 0]]
+    arrays = gimp_run.arrays["indexed_shared"]
+    assert len(arrays["colormap"]) <= 5
+    for name in ("photo", "photo2"):
+        pairs, new = arrays[f"{name}_indices"], arrays[f"{name}_new"]
+        assert (pairs[..., 1] == 255).all()
+        np.testing.assert_array_equal(arrays["colormap"][pairs[..., 0]], new[..., :3])
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "words"),
+    [
+        ("partly_transparent", "execution-error", "800 pixels"),  # the band of alpha 128
+        ("several_unshared", "calling-error", "one palette"),
+    ],
+)
+def test_indexed_image_output_refuses_what_it_cannot_hold(
+    gimp_run: GimpRun, case: str, status: str, words: str
+) -> None:
+    facts = gimp_run.facts("indexed_refused")[case]
+    assert facts["status"] == status
+    assert words in facts["message"]
+    assert facts["unchanged"]
+    if case == "partly_transparent":
+        assert "partly transparent" in facts["message"] and facts["new_images"] == 0
