@@ -51,8 +51,20 @@ STDERR_TAIL = 3000
 Result = dict[tuple[str, int], tuple[np.ndarray, list[float]]]
 
 
-def _tail(path: Path, size: int = STDERR_TAIL) -> str:
-    """The last ``size`` characters of a text file ("" if it is missing)."""
+def tail(path: Path, size: int = STDERR_TAIL) -> str:
+    """The last ``size`` characters of a text file ("" if it is missing).
+
+    Parameters
+    ----------
+    path : Path
+        The file (GIMP's captured stderr, say).
+    size : int, optional
+        How many characters to keep (default :data:`STDERR_TAIL`).
+
+    Returns
+    -------
+    str
+    """
     try:
         with path.open("rb") as file:
             file.seek(0, os.SEEK_END)
@@ -67,12 +79,33 @@ def _default_timeout(images: dict[str, np.ndarray], ks: list[int], repeat: int) 
     return TIMEOUT_BASE + TIMEOUT_PER_MEGAPIXEL * megapixels * len(ks) * (repeat + 1)
 
 
-def _run_gimp(gimp3: Gimp3, space: Workspace, timeout: float) -> tuple[int | None, float]:
-    """Run the in-GIMP script headless; (exit status or None on timeout, wall seconds).
+def run_gimp(
+    gimp3: Gimp3, space: Workspace, script: str, env: dict[str, str], timeout: float
+) -> tuple[int | None, float]:
+    """Run a Python file in GIMP's python-fu-eval, headless, and wait for it.
 
-    GIMP's stdout and stderr go to ``gimp.stdout`` and ``gimp.stderr`` in the workspace.
+    GIMP's stdout and stderr go to ``gimp.stdout`` and ``gimp.stderr`` in the workspace. On
+    timeout the whole process group that was started (GIMP and its plug-ins) is killed.
+
+    Parameters
+    ----------
+    gimp3 : Gimp3
+        How to start GIMP (from :func:`gimp_harness.find_gimp3`).
+    space : Workspace
+        The workspace GIMP runs in (from :meth:`Gimp3.workspace`).
+    script : str
+        The file to run, a path inside the workspace as GIMP sees it (``space.path(name)``).
+    env : dict of str to str
+        Extra environment variables for GIMP (and so for every plug-in it starts).
+    timeout : float
+        Seconds to wait before killing GIMP.
+
+    Returns
+    -------
+    tuple of (int or None, float)
+        GIMP's exit status (None on timeout) and the wall seconds of the run.
     """
-    command = gimp3.batch_command(space, space.path(IN_GIMP.name), {"KMQ_GIMP_BENCH_DIR": space.inside})
+    command = gimp3.batch_command(space, script, env)
     start = time.perf_counter()
     with (space.host / "gimp.stdout").open("wb") as out, (space.host / "gimp.stderr").open("wb") as err:
         process = subprocess.Popen(
@@ -157,7 +190,8 @@ def gimp_indexed(
         (space.host / "job.json").write_text(json.dumps(job, indent=1))
         shutil.copy(IN_GIMP, space.host / IN_GIMP.name)
 
-        status, wall = _run_gimp(gimp3, space, timeout)
+        env = {"KMQ_GIMP_BENCH_DIR": space.inside}
+        status, wall = run_gimp(gimp3, space, space.path(IN_GIMP.name), env, timeout)
         results_file = space.host / "results.json"
         results = json.loads(results_file.read_text()) if results_file.exists() else {}
         if status != 0 or not results.get("done"):
@@ -167,7 +201,7 @@ def gimp_indexed(
                 reason += f"; the in-GIMP script raised:\n{results['traceback']}"
             elif status == 0:
                 reason += " but the in-GIMP script did not finish"
-            return f"{reason}\n--- GIMP stderr (tail)\n{_tail(space.host / 'gimp.stderr')}"
+            return f"{reason}\n--- GIMP stderr (tail)\n{tail(space.host / 'gimp.stderr')}"
 
         output: Result = {}
         palette_colors: dict[tuple[str, int], int] = {}
@@ -198,8 +232,22 @@ def _load_image(name: str) -> np.ndarray:
     return np.asarray(load_sample_image(name))
 
 
-def _mse(original: np.ndarray, quantized: np.ndarray) -> float:
-    """Mean squared error over pixels and channels, on the 0-255 scale."""
+def mse_by_rows(original: np.ndarray, quantized: np.ndarray) -> float:
+    """Mean squared error over pixels and channels, on the 0-255 scale, with little memory.
+
+    The squared differences are summed 512 rows at a time, so that a 24 MP image needs a few
+    megabytes beside its two uint8 copies (``kmeans_quantize.metrics.mse`` converts whole images
+    to float64).
+
+    Parameters
+    ----------
+    original, quantized : ndarray of uint8, shape (H, W, C)
+        The images to compare.
+
+    Returns
+    -------
+    float
+    """
     total = 0.0
     for start in range(0, original.shape[0], 512):  # row blocks: little memory on big images
         difference = original[start : start + 512].astype(np.int32) - quantized[start : start + 512]
@@ -241,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         image = images[name]
         print(
             f"| {name} | {image.shape[1]}x{image.shape[0]} | {k} | {details['palette_colors'][name, k]} | "
-            f"{statistics.median(seconds):.3f}, {min(seconds):.3f} | {_mse(image, quantized):.1f} |"
+            f"{statistics.median(seconds):.3f}, {min(seconds):.3f} | {mse_by_rows(image, quantized):.1f} |"
         )
     return 0
 

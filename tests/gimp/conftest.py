@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gimp_harness import Gimp3, find_gimp3
+from gimp_harness import ENGINES, NO_NUMPY, Gimp3, find_gimp3
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -30,15 +30,6 @@ TESTED: list[str] = []
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in TESTED:
         terminalreporter.write_line(line)
-
-
-#: The plug-in's engines, and what GIMP's environment holds for each: numpy as installed, or numpy
-#: hidden from every Python that GIMP starts (as on Windows, macOS and Flatpak builds), so that the
-#: plug-in must fall back to its numpy-free engine.
-ENGINES = {"numpy": {}, "numpy-free": {"PYTHONPATH": "{workspace}/no-numpy"}}
-
-#: Stands in for a Python without numpy: importing it fails as a missing package does.
-NO_NUMPY = 'raise ModuleNotFoundError("No module named \'numpy\'", name="numpy")\n'
 
 
 @dataclass

@@ -99,6 +99,15 @@ def selected_release() -> Release:
     return RELEASES[version]
 
 
+#: The plug-in's engines, and what GIMP's environment holds for each: numpy as installed, or numpy
+#: hidden from every Python that GIMP starts (as on Windows, macOS and Flatpak builds), so that the
+#: plug-in must fall back to its numpy-free engine. ``{workspace}`` stands for the workspace's path
+#: inside GIMP's view; the folder ``no-numpy`` there holds :data:`NO_NUMPY` as ``numpy/__init__.py``.
+ENGINES = {"numpy": {}, "numpy-free": {"PYTHONPATH": "{workspace}/no-numpy"}}
+
+#: Stands in for a Python without numpy: importing it fails as a missing package does.
+NO_NUMPY = 'raise ModuleNotFoundError("No module named \'numpy\'", name="numpy")\n'
+
 #: Runs "$@" with DISPLAY set to a fresh Xvfb screen (a display number unlikely to be taken).
 XVFB_WRAPPER = (
     'display=":$((100 + $$ % 400))"; Xvfb "$display" -screen 0 1280x900x24 -nolisten tcp '
