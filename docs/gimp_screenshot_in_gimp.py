@@ -32,7 +32,7 @@ dialog=$(timeout 60 xdotool search --sync --onlyvisible --name "$2" | head -n 1)
 if [ -z "$dialog" ]; then log "no dialog window within 60 s"; exit 1; fi
 log "dialog window $dialog"
 xdotool mousemove 1279 899  # the pointer off every window: no hover highlight, no brush outline
-sleep 1.5  # let it draw
+sleep 4  # let it draw, the preview included (computed 150 ms after the dialog opens)
 xdotool getwindowgeometry --shell "$dialog" > "$out/dialog-geometry.txt"
 xwd -id "$dialog" -display "$DISPLAY" | xwdtopnm 2>/dev/null | pnmtopng > "$out/dialog.png"
 log "captured $(wc -c < "$out/dialog.png") bytes"

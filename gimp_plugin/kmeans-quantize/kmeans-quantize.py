@@ -9,7 +9,10 @@ This file is glue only: it reads the layer's pixels, calls the
 procedure ``plug-in-kmeans-quantize``.
 """
 
+import json
+import os
 import sys
+import time
 
 import gi
 
@@ -17,7 +20,8 @@ gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gegl", "0.4")
 gi.require_version("Babl", "0.1")
-from gi.repository import Babl, Gegl, Gimp, GimpUi, GLib, GObject  # noqa: E402
+gi.require_version("Gtk", "3.0")
+from gi.repository import Babl, Gegl, Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
 
 PROCEDURE = "plug-in-kmeans-quantize"
 
@@ -111,8 +115,18 @@ def model(image):
     return "R'G'B'A" if image.get_base_type() == Gimp.ImageBaseType.RGB else "Y'A"
 
 
-def read_bytes(buffer, x, y, width, height, babl_format):
-    return buffer.get(Gegl.Rectangle.new(x, y, width, height), 1.0, babl_format, Gegl.AbyssPolicy.NONE)
+def read_layer(image, layer, babl_format, coverage_format, scale=1.0):
+    """(pixel bytes, coverage bytes or None without a selection, width, height) of ``layer``,
+    scaled down by GEGL when ``scale`` < 1 (the dialog's preview)."""
+    width, height = max(1, round(layer.get_width() * scale)), max(1, round(layer.get_height() * scale))
+    abyss = Gegl.AbyssPolicy.NONE if scale == 1.0 else Gegl.AbyssPolicy.CLAMP
+    pixels = layer.get_buffer().get(Gegl.Rectangle.new(0, 0, width, height), scale, babl_format, abyss)
+    coverage = None
+    if not Gimp.Selection.is_empty(image):
+        _, x, y = layer.get_offsets()
+        rect = Gegl.Rectangle.new(round(x * scale), round(y * scale), width, height)
+        coverage = image.get_selection().get_buffer().get(rect, scale, coverage_format, Gegl.AbyssPolicy.NONE)
+    return pixels, coverage, width, height
 
 
 def check_pixels_left(layer, selected, visible):
@@ -125,13 +139,15 @@ def check_pixels_left(layer, selected, visible):
 
 
 class Quantized:
-    """One layer's result: the new layer's pixel bytes and its palette's GIMP entries; for an
-    indexed image also the palette as 8-bit RGB bytes (``colormap``) and each pixel's palette
-    index and alpha as byte pairs (``indexed``; index 0 and alpha 0 where the layer is clear)."""
+    """One layer's result: the new layer's pixel bytes, its palette's GIMP entries and its
+    ``swatches`` (8-bit RGB bytes and pixel count of each colour, for the preview); for an indexed
+    image also the palette as 8-bit RGB bytes (``colormap``) and each pixel's palette index and
+    alpha as byte pairs (``indexed``; index 0 and alpha 0 where the layer is clear)."""
 
-    def __init__(self, data, entries):
+    def __init__(self, data, entries, swatches):
         self.data = data
         self.entries = entries
+        self.swatches = swatches
         self.colormap = None
         self.indexed = None
 
@@ -151,14 +167,15 @@ class NumpyEngine:
 
     name = "numpy"
 
-    def __init__(self, image):
-        component = image.get_precision().value_nick.split("-")[0]
+    def __init__(self, image, eight_bit=False):
+        component = "u8" if eight_bit else image.get_precision().value_nick.split("-")[0]
         babl_type, dtype = COMPONENTS.get(component, FLOAT_COMPONENT)
         self.babl_format = f"{model(image)} {babl_type}"
         self.dtype = np.dtype(dtype)
 
-    def read(self, image, layer):
-        return NumpyLayer(image, layer, self.babl_format, self.dtype)
+    def read(self, image, layer, scale=1.0):
+        pixels, coverage, width, height = read_layer(image, layer, self.babl_format, "Y float", scale)
+        return NumpyLayer(layer, pixels, coverage, width, height, self.dtype)
 
     def quantize(self, layers, options, dither, shared, progress, indexed=False):
         """A :class:`Quantized` per layer; with ``indexed``, also the indexed image's data."""
@@ -186,15 +203,15 @@ class NumpyEngine:
         out = []
         for layer, (image, labels, palette) in zip(layers, mapped, strict=True):
             image = layer.finish(image)
-            quantized = Quantized(image.tobytes(), self.entries(palette))
+            rgb = from_unit(to_unit(palette.colors, palette.colors.dtype), np.dtype(np.uint8))
+            rgb = np.repeat(rgb, 3, axis=1) if rgb.shape[1] == 1 else rgb
+            swatches = list(zip([color.tobytes() for color in rgb], palette.counts.tolist(), strict=True))
+            quantized = Quantized(image.tobytes(), self.entries(palette), swatches)
             if indexed:
                 full = 1.0 if image.dtype.kind == "f" else np.iinfo(image.dtype).max
                 alpha = image[..., -1]
                 check_opaque_or_clear(layer.layer, int(((alpha > 0) & (alpha < full)).sum()))
-                rgb = from_unit(to_unit(palette.colors, palette.colors.dtype), np.dtype(np.uint8))
-                quantized.colormap = (
-                    np.repeat(rgb, 3, axis=1).tobytes() if rgb.shape[1] == 1 else rgb.tobytes()
-                )
+                quantized.colormap = rgb.tobytes()
                 outside = labels < 0
                 pairs = np.stack([np.where(outside, 0, labels), np.where(outside, 0, 255)], axis=-1)
                 quantized.indexed = pairs.astype(np.uint8).tobytes()
@@ -215,18 +232,17 @@ class NumpyEngine:
 class NumpyLayer:
     """One layer's pixels (with alpha) and the selection's coverage of it (None: no selection)."""
 
-    def __init__(self, image, layer, babl_format, dtype):
+    def __init__(self, layer, pixels, coverage, width, height, dtype):
         self.layer = layer
-        self.width, self.height = layer.get_width(), layer.get_height()
-        _, self.x, self.y = layer.get_offsets()
-        self.pixels = self._read(layer.get_buffer(), 0, 0, babl_format, dtype)
+        self.width, self.height = width, height
+        self.raw = pixels  # as read, for the preview's test log
+        self.pixels = np.frombuffer(pixels, dtype).reshape(height, width, -1).copy()
         if dtype.kind == "f":
             # Float images may hold values outside 0..1 (or NaN); the quantizer takes 0..1.
             self.pixels = np.nan_to_num(np.clip(self.pixels, 0.0, 1.0), copy=False)
-        self.coverage = None
-        if not Gimp.Selection.is_empty(image):
-            selection = image.get_selection().get_buffer()
-            self.coverage = self._read(selection, self.x, self.y, "Y float", np.dtype("float32"))[..., 0]
+        self.coverage = (
+            None if coverage is None else np.frombuffer(coverage, np.float32).reshape(height, width)
+        )
         self.mask = None if self.coverage is None else self.coverage > 0
         visible = self.pixels[..., -1] > 0
         check_pixels_left(
@@ -234,10 +250,6 @@ class NumpyLayer:
             self.mask is None or self.mask.any(),
             (visible if self.mask is None else visible & self.mask).any(),
         )
-
-    def _read(self, buffer, x, y, babl_format, dtype):
-        data = read_bytes(buffer, x, y, self.width, self.height, babl_format)
-        return np.frombuffer(data, dtype).reshape(self.height, self.width, -1).copy()
 
     def finish(self, quantized):
         """The new layer's pixels: quantized inside the selection, transparent outside it."""
@@ -262,13 +274,8 @@ class PureEngine:
         self.babl_format = f"{model(image)} u8"
         self.gray = image.get_base_type() == Gimp.ImageBaseType.GRAY
 
-    def read(self, image, layer):
-        width, height = layer.get_width(), layer.get_height()
-        pixels = read_bytes(layer.get_buffer(), 0, 0, width, height, self.babl_format)
-        coverage = None
-        if not Gimp.Selection.is_empty(image):
-            _, x, y = layer.get_offsets()
-            coverage = read_bytes(image.get_selection().get_buffer(), x, y, width, height, "Y u8")
+    def read(self, image, layer, scale=1.0):
+        pixels, coverage, width, height = read_layer(image, layer, self.babl_format, "Y u8", scale)
         taking_part = pure_layers.taking_part(pixels, self.babl_format, coverage)
         check_pixels_left(
             layer,
@@ -311,13 +318,14 @@ class PureEngine:
                 pixels = paint(data.pixels, self.babl_format, result.palette, labels)
             if data.coverage is not None:
                 pixels = apply_coverage(pixels, data.coverage, self.babl_format)
-            quantized = Quantized(pixels, self.entries(result.palette))
+            rgb = [bytes(color * 3 if self.gray else color) for color in result.palette.colors]
+            quantized = Quantized(
+                pixels, self.entries(result.palette), list(zip(rgb, result.palette.counts, strict=True))
+            )
             if indexed:
                 alpha = pixels[1::2] if self.gray else pixels[3::4]
                 check_opaque_or_clear(layer.layer, len(alpha) - alpha.count(0) - alpha.count(255))
-                quantized.colormap = b"".join(
-                    bytes(color * 3 if self.gray else color) for color in result.palette.colors
-                )
+                quantized.colormap = b"".join(rgb)
                 pairs = bytearray(2 * len(labels))
                 pairs[0::2] = bytes(label if label >= 0 else 0 for label in labels)
                 pairs[1::2] = bytes(255 if label >= 0 else 0 for label in labels)
@@ -338,6 +346,7 @@ class PureLayer:
     def __init__(self, layer, data):
         self.layer = layer
         self.data = data
+        self.raw = data.pixels  # as read, for the preview's test log
 
 
 def settings(config):
@@ -486,12 +495,180 @@ def indexed_image(image, sources, results, n_colors):
     return new
 
 
-def show_dialog(procedure, config):
-    """The settings dialog; True when the user pressed OK."""
+#: The preview fits in this many pixels a side; it is recomputed this long after the last change.
+PREVIEW_SIZE = 360
+PREVIEW_DELAY_MS = 150
+#: Set by the GIMP test suite: a file to which each finished preview appends one JSON line.
+PREVIEW_LOG = os.environ.get("KMQ_PREVIEW_LOG")
+
+
+class Restart(Exception):
+    """The settings changed (or the dialog closed) while a preview was computed: drop it."""
+
+
+class Preview:
+    """The dialog's preview: the first layer scaled to fit :data:`PREVIEW_SIZE`, read once,
+    quantized with the dialog's settings by the engine of the run, drawn over GIMP's checks,
+    with a strip of the palette's colours, each as wide as its share of the pixels.
+
+    The computation runs in GTK's main loop, and its progress callback handles pending events
+    and raises :class:`Restart` when a setting changed, so the dialog stays responsive and a
+    change during a computation starts it again.
+    """
+
+    def __init__(self, dialog, config, image, layer):
+        self.config = config
+        self.engine = NumpyEngine(image, eight_bit=True) if ENGINE == "numpy" else PureEngine(image)
+        self.gray = image.get_base_type() == Gimp.ImageBaseType.GRAY
+        scale = min(1.0, PREVIEW_SIZE / max(layer.get_width(), layer.get_height()))
+        self.source, self.problem = None, None
+        try:
+            self.source = self.engine.read(image, layer, scale)
+        except UserError as error:
+            self.problem = str(error)
+        width = max(1, round(layer.get_width() * scale))
+        height = max(1, round(layer.get_height() * scale))
+        self.size = (width, height)
+        self.area = GimpUi.PreviewArea.new()
+        self.area.set_size_request(width, height)
+        self.strip = GimpUi.PreviewArea.new()
+        self.strip.set_size_request(width, 16)
+        self.label = Gtk.Label(label="")
+        self.label.set_xalign(0.0)
+        box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
+        box.set_border_width(12)
+        for widget in (self.area, self.strip, self.label):
+            box.pack_start(widget, False, False, 0)
+        dialog.get_content_area().pack_start(box, False, False, 0)
+        box.show_all()
+        self.generation = 0
+        self.timer = None
+        self.running = False
+        self.closed = False
+        self.handler = config.connect("notify", self.changed)
+        dialog.connect("response", self.responded)
+        self.schedule()
+
+    def responded(self, dialog, response):
+        self.closed = True  # OK or Cancel during a computation: stop it at once
+
+    def changed(self, config, spec):
+        self.generation += 1  # a computation under way sees it and restarts
+        self.schedule()
+
+    def schedule(self):
+        if self.timer is not None:
+            GLib.source_remove(self.timer)
+        self.timer = GLib.timeout_add(PREVIEW_DELAY_MS, self.update)
+
+    def close(self):
+        self.closed = True
+        self.config.disconnect(self.handler)
+        if self.timer is not None:
+            GLib.source_remove(self.timer)
+            self.timer = None
+
+    def update(self):
+        """The timer's callback: compute and draw; False stops the timer."""
+        if self.running:
+            return True  # a computation is stopping (Restart): try again in a moment
+        self.timer = None
+        if not self.config.get_property("preview"):
+            self.label.set_text("Preview off")
+            return False
+        if self.problem is not None:
+            self.label.set_text(self.problem)
+            return False
+        generation = self.generation
+        self.running = True
+        progress = PreviewProgress(lambda: self.closed or generation != self.generation)
+        try:
+            self.label.set_text("Computing the preview...")
+            options = settings(self.config)
+            dither = self.config.get_property("dither")
+            start = time.perf_counter()
+            result = self.engine.quantize([self.source], options, dither, False, progress)[0]
+            seconds = time.perf_counter() - start
+        except Restart:
+            return False
+        except UserError as error:
+            self.label.set_text(str(error))
+            return False
+        finally:
+            self.running = False
+        self.draw(result)
+        self.label.set_text(
+            f"{len(result.swatches)} colors; preview of a {self.size[0]}x{self.size[1]} copy "
+            f"({seconds:.2f} s, {self.engine.name} engine)"
+        )
+        if PREVIEW_LOG:
+            self.log(options, dither, result, seconds, progress.longest)
+        return False
+
+    def draw(self, result):
+        width, height = self.size
+        kind = Gimp.ImageType.GRAYA_IMAGE if self.gray else Gimp.ImageType.RGBA_IMAGE
+        self.area.draw(0, 0, width, height, kind, result.data, width * (2 if self.gray else 4))
+        total = sum(count for _, count in result.swatches) or 1
+        row, done = bytearray(), 0
+        for color, count in result.swatches:
+            done += count
+            row += color * (round(width * done / total) - len(row) // 3)
+        self.strip.draw(0, 0, width, 16, Gimp.ImageType.RGB_IMAGE, bytes(row) * 16, width * 3)
+
+    def log(self, options, dither, result, seconds, longest):
+        """For the GIMP test suite: what was drawn, from what, with which settings."""
+        number = sum(1 for _ in open(PREVIEW_LOG)) if os.path.exists(PREVIEW_LOG) else 0
+        base = f"{PREVIEW_LOG}-{number}"
+        with open(f"{base}-proxy.raw", "wb") as proxy, open(f"{base}-preview.raw", "wb") as preview:
+            proxy.write(self.source.raw)
+            preview.write(result.data)
+        entry = {
+            **options,
+            "dither": dither,
+            "size": self.size,
+            "channels": 2 if self.gray else 4,
+            "files": base,
+            "seconds": seconds,
+            "longest_pause": longest,
+        }
+        with open(PREVIEW_LOG, "a") as log:
+            log.write(json.dumps(entry) + "\n")
+
+
+class PreviewProgress:
+    """The progress object the engines expect, for a preview: between stages it lets GTK handle
+    pending events, measures the longest time it went without doing so, and raises
+    :class:`Restart` when ``stale()`` says the computation is no longer wanted."""
+
+    def __init__(self, stale):
+        self.stale = stale
+        self.layer = 0
+        self.last = time.perf_counter()
+        self.longest = 0.0
+
+    def stage(self, name, fraction=0.0):
+        self.longest = max(self.longest, time.perf_counter() - self.last)
+        while Gtk.events_pending():
+            Gtk.main_iteration()
+        self.last = time.perf_counter()
+        if self.stale():
+            raise Restart
+
+
+def show_dialog(procedure, config, image, drawables):
+    """The settings dialog with its preview; True when the user pressed OK."""
     GimpUi.init(PROCEDURE)
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "K-Means Quantize")
-    dialog.fill(None)
+    names = [spec.name for spec in procedure.get_arguments()]
+    dialog.fill([name for name in names if name not in ("run-mode", "image", "drawables")] + ["preview"])
+    preview = None
+    layers = [drawable for drawable in drawables if drawable.is_layer() and not drawable.is_group()]
+    if layers and image.get_base_type() != Gimp.ImageBaseType.INDEXED:
+        preview = Preview(dialog, config, image, layers[0])
     accepted = dialog.run()
+    if preview is not None:
+        preview.close()
     dialog.destroy()
     return accepted
 
@@ -499,7 +676,7 @@ def show_dialog(procedure, config):
 def run(procedure, run_mode, image, drawables, config, run_data):
     """The procedure's run function: never lets an exception escape (GIMP would lose the message)."""
     try:
-        if run_mode == Gimp.RunMode.INTERACTIVE and not show_dialog(procedure, config):
+        if run_mode == Gimp.RunMode.INTERACTIVE and not show_dialog(procedure, config, image, drawables):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         new_image = quantize_image(image, drawables, config)
     except Exception as error:  # noqa: BLE001 - every failure becomes an error status with its text
@@ -607,6 +784,9 @@ class KMeansQuantize(Gimp.PlugIn):
             "Also add the colors as a GIMP palette, most frequent first",
             False,
             flags,
+        )
+        procedure.add_boolean_aux_argument(
+            "preview", "Pre_view", "Show the result in the dialog, on a reduced copy", True, flags
         )
         # "O_utput", not "_Output": Alt+O is the dialog's OK button
         add_choice(procedure, "output", "O_utput", "What the run makes", OUTPUTS, "new-layer")

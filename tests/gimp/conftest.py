@@ -70,13 +70,16 @@ def run_script(
     files: dict[str, str] | None = None,
     engine: str = "numpy",
     gui: bool = False,
+    env: dict[str, str] | None = None,
 ) -> GimpRun:
     """Run tests/gimp/``script`` in GIMP; collect the results.json and .npz files it writes.
 
     ``inputs`` become out/input-<name>.raw files with their shapes and dtypes in inputs.json
     (the scripts read them without numpy), ``files`` (relative path: text) are written into the
-    workspace, and GIMP runs with the environment of ``engine`` (:data:`ENGINES`). A script's
-    arrays come back from the .raw files it names in arrays.json.
+    workspace, and GIMP runs with the environment of ``engine`` (:data:`ENGINES`) plus ``env``
+    (values may name workspace paths as "{workspace}/..."). A script's arrays come back from the
+    .raw files it names in arrays.json; the previews the plug-in logged in out/preview.log (see
+    KMQ_PREVIEW_LOG in the plug-in) as ``results["previews"]`` and arrays ``preview-<n>``.
     """
     files = {**(files or {}), "no-numpy/numpy/__init__.py": NO_NUMPY}
     with gimp3.workspace() as space:
@@ -91,7 +94,8 @@ def run_script(
             (space.host / relative).parent.mkdir(parents=True, exist_ok=True)
             (space.host / relative).write_text(text)
         shutil.copy(HERE / script, space.host / script)
-        environment = {key: value.format(workspace=space.inside) for key, value in ENGINES[engine].items()}
+        variables = {**ENGINES[engine], **(env or {})}
+        environment = {key: value.format(workspace=space.inside) for key, value in variables.items()}
         start = time.perf_counter()
         done = gimp3.batch(space, space.path(script), {"KMQ_GIMP_OUT": space.path("out"), **environment}, gui)
         seconds = time.perf_counter() - start
@@ -107,6 +111,15 @@ def run_script(
                 name: np.fromfile(out / f"{scenario}-{name}.raw", dtype).reshape(shape)
                 for name, (shape, dtype) in named.items()
             }
+        previews = out / "preview.log"
+        if previews.exists():
+            results["previews"] = [json.loads(line) for line in previews.read_text().splitlines()]
+            for number, entry in enumerate(results["previews"]):
+                shape = [entry["size"][1], entry["size"][0], entry["channels"]]
+                arrays[f"preview-{number}"] = {
+                    kind: np.fromfile(out / f"preview.log-{number}-{kind}.raw", np.uint8).reshape(shape)
+                    for kind in ("proxy", "preview")
+                }
     return GimpRun(results, arrays, seconds, engine)
 
 
@@ -165,8 +178,15 @@ def gimp_run(request: pytest.FixtureRequest, gimp3: Gimp3, inputs: dict[str, np.
 
 @pytest.fixture(scope="session", params=list(ENGINES))
 def gui_run(request: pytest.FixtureRequest, gimp3: Gimp3) -> GimpRun:
-    """Undo, the dialog and last values, in GIMP with its windows on Xvfb, with each engine."""
-    return run_script(gimp3, "in_gimp_gui.py", engine=request.param, gui=True)
+    """Undo, the dialog, last values and the dialog's preview, in GIMP with its windows on Xvfb,
+    with each engine. The plug-in logs every preview it draws (KMQ_PREVIEW_LOG)."""
+    return run_script(
+        gimp3,
+        "in_gimp_gui.py",
+        engine=request.param,
+        gui=True,
+        env={"KMQ_PREVIEW_LOG": "{workspace}/out/preview.log"},
+    )
 
 
 @pytest.fixture(scope="session")

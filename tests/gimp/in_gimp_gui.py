@@ -7,6 +7,9 @@ Keys are pressed with xdotool, as a user would (GIMP handles them while this scr
 2. The dialog: an INTERACTIVE run shows it; a helper shell waits for it, jumps to "Number of
    colors" with its mnemonic (Alt+N), types 5 and presses Return (OK).
 3. Last values: a WITH_LAST_VALS run afterwards must reuse K = 5.
+4. The preview: on a 480x360 layer, the helper waits for the first preview the plug-in logs
+   ($KMQ_PREVIEW_LOG), types K = 7 and waits for its preview, turns the preview off (Alt+V),
+   types K = 9, checks that no preview follows within 3 s, and cancels the dialog.
 
 Writes results.json to $KMQ_GIMP_OUT.
 """
@@ -91,6 +94,56 @@ config.set_property("run-mode", Gimp.RunMode.WITH_LAST_VALS)
 config.set_property("image", image)
 config.set_core_object_array("drawables", [sources[0]])  # "second"
 last_values = procedure.run(config).index(0).value_nick
+after_last_values = names(image)
+
+#: The preview steps of the docstring; every wait is bounded, and the dialog is cancelled at the end.
+PREVIEW_STEPS = r"""
+log="$KMQ_PREVIEW_LOG"
+wait_for() {
+  for tick in $(seq 240); do grep -q "$1" "$log" 2>/dev/null && return 0; sleep 0.5; done
+  return 1
+}
+dialog=$(timeout 60 xdotool search --sync --onlyvisible --name '^K-Means Quantize$' | head -n 1)
+[ -n "$dialog" ] || exit 1
+status=0
+wait_for '"n_colors"' || status=3
+xdotool windowfocus --sync "$dialog" key alt+n key ctrl+a type 7
+xdotool key Tab
+[ "$status" = 0 ] && { wait_for '"n_colors": 7' || status=4; }
+xdotool key alt+v
+sleep 1
+before=$(wc -l < "$log")
+xdotool key alt+n key ctrl+a type 9
+xdotool key Tab
+sleep 3
+after=$(wc -l < "$log")
+[ "$status" = 0 ] && [ "$before" != "$after" ] && status=5
+xdotool key Escape sleep 0.5 key alt+c
+exit "$status"
+"""
+width, height = 480, 360
+rows = []
+for y in range(height):  # gradients and a disc: many colours, no numpy needed
+    row = bytearray(3 * width)
+    for x in range(width):
+        inside = (x - 300) ** 2 + (y - 150) ** 2 < 60**2
+        row[3 * x : 3 * x + 3] = (
+            (200, 40, 60) if inside else (x * 255 // width, y * 255 // height, (x + y) % 256)
+        )
+    rows.append(bytes(row))
+big = Gimp.Image.new(width, height, Gimp.ImageBaseType.RGB)
+layer = Gimp.Layer.new(big, "big", width, height, Gimp.ImageType.RGB_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
+big.insert_layer(layer, None, 0)
+layer.get_buffer().set(Gegl.Rectangle.new(0, 0, width, height), "R'G'B' u8", b"".join(rows))
+layer.get_buffer().flush()
+helper = subprocess.Popen(["sh", "-c", PREVIEW_STEPS])
+config = procedure.create_config()
+config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+config.set_property("image", big)
+config.set_core_object_array("drawables", [layer])
+preview_run = procedure.run(config).index(0).value_nick
+preview_helper_exit = helper.wait(timeout=200)
+preview_layers = names(big)
 with open(os.path.join(OUT, "results.json"), "w") as out:
     json.dump(
         {
@@ -101,7 +154,10 @@ with open(os.path.join(OUT, "results.json"), "w") as out:
             "helper_exit": helper_exit,
             "after_dialog": after_dialog,
             "last_values": last_values,
-            "after_last_values": names(image),
+            "after_last_values": after_last_values,
+            "preview_run": preview_run,
+            "preview_helper_exit": preview_helper_exit,
+            "preview_layers": preview_layers,
         },
         out,
     )

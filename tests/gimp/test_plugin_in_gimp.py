@@ -340,3 +340,31 @@ def test_indexed_image_output_refuses_what_it_cannot_hold(
     assert facts["unchanged"]
     if case == "partly_transparent":
         assert "partly transparent" in facts["message"] and facts["new_images"] == 0
+
+
+def test_dialog_preview_shows_the_engines_result_on_a_reduced_copy_and_follows_the_settings(
+    gui_run: GimpRun,
+) -> None:
+    facts = gui_run.results
+    assert facts["preview_helper_exit"] == 0, "the helper's exit status names the step that failed"
+    assert facts["preview_run"] == "cancel" and facts["preview_layers"] == ["big"]
+    previews = facts["previews"]  # the earlier dialog's (64 x 48 layer), then the 480 x 360 layer's
+    big = [entry for entry in previews if entry["size"] == [360, 270]]  # scaled to fit 360 x 360
+    assert big and big == previews[-len(big) :], previews
+    assert any(entry["n_colors"] == 7 for entry in big), big
+    assert big[-1]["n_colors"] == 7  # none after the preview was turned off (K = 9)
+    for number, entry in enumerate(previews):
+        arrays = gui_run.arrays[f"preview-{number}"]
+        proxy, preview = arrays["proxy"], arrays["preview"]
+        image, _ = expected(
+            gui_run,
+            proxy,
+            entry["n_colors"],
+            color_space=entry["color_space"],
+            seed=entry["seed"],
+            init=entry["init"],
+            max_iter=entry["max_iter"],
+            dither=entry["dither"],
+        )
+        np.testing.assert_array_equal(preview, image)
+        assert distinct(preview[..., :3]) <= entry["n_colors"]
