@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
+from .choices import Dither, Init
 from .files import remove_temporaries
 from .imagefile import (
     DEFAULT_MAX_PIXELS,
@@ -41,11 +42,12 @@ from .imagefile import (
     write_indexed,
 )
 from .metrics import mean_delta_e_2000, mse, psnr
+from .options import MAX_COLORS, Options
 from .palette import Palette, gray_colors
 from .palette_io import SUFFIX_FORMATS, load_palette, save_palette
 from .pixels import from_unit, prepare_pixels, to_unit
-from .quantize import DITHERS, MAX_COLORS, fit_palette, quantize, remap
-from .space import COLOR_SPACES
+from .quantize import fit_palette_with_options, quantize_with_options, remap
+from .space import ColorSpaceName
 
 #: File suffixes --palette-out can write.
 PALETTE_SUFFIXES = tuple(SUFFIX_FORMATS)
@@ -72,12 +74,25 @@ class Interrupted(Exception):
 
 
 @dataclass(frozen=True)
+class Settings:
+    """What a worker process needs of the command line, checked."""
+
+    options: Options  # with --palette-in, only its dither is used: there is no fit
+    format: str | None  # --format
+    indexed: bool  # --indexed
+    max_pixels: int  # --max-megapixels, in pixels
+    force: bool
+    palette_out: Path | None
+    report: bool
+
+
+@dataclass(frozen=True)
 class Job:
     """One image to process, with everything a worker process needs."""
 
     source: Path  # STDIO: standard input, whose bytes are in ``data``
     target: Path  # STDIO: standard output (the worker returns the bytes)
-    args: argparse.Namespace
+    settings: Settings
     palette: Palette | None  # given (--palette-in) or shared; None: fit one per image
     fixed: NDArray[np.uint8] | None
     data: bytes | None = None
@@ -93,12 +108,12 @@ class Job:
     @property
     def format(self) -> str | None:
         """The --format for standard output (PNG by default); files take theirs from the suffix."""
-        return (self.args.format or "png") if self.target == STDIO else None
+        return (self.settings.format or "png") if self.target == STDIO else None
 
     @property
     def indexed(self) -> bool:
         """Written as a palette image: asked for with --indexed, or GIF, which holds nothing else."""
-        return bool(self.args.indexed) or _format_of(self) == "GIF"
+        return self.settings.indexed or _format_of(self) == "GIF"
 
 
 @dataclass(frozen=True)
@@ -133,11 +148,11 @@ def _parser() -> argparse.ArgumentParser:
         "--format", metavar="FMT", help="format written to standard output: png (default), gif, jpg, ..."
     )
     parser.add_argument(
-        "--color-space", choices=COLOR_SPACES, default="rgb", help="space to cluster in (rgb)"
+        "--color-space", choices=ColorSpaceName.names(), default="rgb", help="space to cluster in (rgb)"
     )
-    parser.add_argument("--dither", choices=DITHERS, default="none", help="dithering (none)")
+    parser.add_argument("--dither", choices=Dither.names(), default="none", help="dithering (none)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0: repeatable results)")
-    parser.add_argument("--init", choices=("k-means++", "random"), default="k-means++")
+    parser.add_argument("--init", choices=Init.names(), default="k-means++")
     parser.add_argument("--max-iter", type=int, default=300, metavar="N")
     parser.add_argument(
         "--shared-palette", action="store_true", help="fit one palette over all inputs, then apply it to each"
@@ -233,10 +248,10 @@ def _check_target(job: Job, n_colors: int) -> None:
         if os.path.isdir(job.target):
             raise UserError(f"{job.target}: is a folder; -o takes a file name (--out-dir takes a folder)")
     fmt = _format_of(job)
-    if job.args.indexed and fmt not in INDEXED_FORMATS:
+    if job.settings.indexed and fmt not in INDEXED_FORMATS:
         raise UserError(f"{job.target_name}: --indexed writes PNG or GIF files, not {fmt}")
     if job.indexed and n_colors > INDEXED_ENTRIES:
-        holder = "--indexed" if job.args.indexed else f"{job.target_name}: GIF"
+        holder = "--indexed" if job.settings.indexed else f"{job.target_name}: GIF"
         advice = (
             f"the --palette-in palette has {n_colors}"
             if job.palette is not None
@@ -253,7 +268,7 @@ def _check_room(job: Job, alpha: NDArray[Any] | None, n_colors: int) -> None:
     try:
         check_indexable(alpha, job.target_name)
     except ImageFileError:
-        if job.args.indexed:
+        if job.settings.indexed:
             raise
         raise UserError(
             f"{job.target_name}: GIF cannot store partial transparency (only fully transparent or "
@@ -266,13 +281,28 @@ def _check_room(job: Job, alpha: NDArray[Any] | None, n_colors: int) -> None:
         )
 
 
-def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The k-means keywords the command line passes to quantize and fit_palette alike."""
-    return {"color_space": args.color_space, "init": args.init, "max_iter": args.max_iter, "seed": args.seed}
+def _settings(args: argparse.Namespace, n_colors: int) -> Settings:
+    """The checked options of a run, for its workers (``n_colors``: -k or its default)."""
+    options = Options.from_keywords(
+        n_colors,
+        color_space=args.color_space,
+        init=args.init,
+        max_iter=args.max_iter,
+        seed=args.seed,
+        dither=args.dither,
+    )
+    return Settings(
+        options=options,
+        format=args.format,
+        indexed=args.indexed,
+        max_pixels=round(args.max_megapixels * 1e6),
+        force=args.force,
+        palette_out=args.palette_out,
+        report=args.report,
+    )
 
 
-def _read(source: Path, data: bytes | None, args: argparse.Namespace) -> NDArray[Any]:
-    max_pixels = round(args.max_megapixels * 1e6)
+def _read(source: Path, data: bytes | None, max_pixels: int) -> NDArray[Any]:
     if data is not None:
         return read_image(io.BytesIO(data), max_pixels=max_pixels, name="<stdin>")
     return read_image(source, max_pixels=max_pixels)
@@ -281,26 +311,24 @@ def _read(source: Path, data: bytes | None, args: argparse.Namespace) -> NDArray
 def _process(job: Job) -> Outcome:
     """Read, quantize and write one image (runs in a worker process)."""
     started = time.perf_counter()
-    args = job.args
+    settings = job.settings
     try:
-        if job.target != STDIO and os.path.exists(job.target) and not args.force:
+        if job.target != STDIO and os.path.exists(job.target) and not settings.force:
             raise UserError(f"{job.target}: already exists (use --force to overwrite)")
-        pixels = _read(job.source, job.data, args)
+        pixels = _read(job.source, job.data, settings.max_pixels)
         data = prepare_pixels(pixels)
         if job.palette is None and not data.selected.any():
             raise UserError(
                 f"{job.source_name}: every pixel is fully transparent; there is nothing to quantize"
             )
-        n_colors = len(job.palette) if job.palette is not None else args.colors
+        n_colors = len(job.palette) if job.palette is not None else settings.options.n_colors
         _check_room(job, data.alpha, n_colors)  # before the work, not after it
         if job.palette is not None:
-            image, labels = remap(pixels, job.palette, dither=args.dither)
+            image, labels = remap(pixels, job.palette, dither=settings.options.dither)
             palette, n_iter = job.palette, 0
         else:
             fixed = None if job.fixed is None else _in_dtype(job.fixed, pixels, job.source_name)
-            result = quantize(
-                pixels, args.colors, fixed_colors=fixed, dither=args.dither, **_fit_options(args)
-            )
+            result = quantize_with_options(pixels, replace(settings.options, fixed_colors=fixed))
             image, palette, n_iter, labels = result.image, result.palette, result.n_iter, result.labels
         stream = io.BytesIO() if job.target == STDIO else None
         destination: Path | BinaryIO = job.target if stream is None else stream
@@ -309,10 +337,10 @@ def _process(job: Job) -> Outcome:
             write_indexed(labels, palette, alpha, destination, job.format)
         else:
             write_image(image, destination, job.format)
-        if args.palette_out is not None and job.palette is None:
-            save_palette(palette, args.palette_out)
+        if settings.palette_out is not None and job.palette is None:
+            save_palette(palette, settings.palette_out)
         output = None if stream is None else stream.getvalue()
-        report = _report(pixels, image, palette, n_iter, job, output, started) if args.report else None
+        report = _report(pixels, image, palette, n_iter, job, output, started) if settings.report else None
     except (UserError, ImageFileError) as error:
         return Outcome(job.source_name, job.target_name, error=str(error))
     except OSError as error:  # a palette file that cannot be written: name it, not the input
@@ -357,17 +385,17 @@ def _report(
     }
 
 
-def _shared_palette(jobs: list[Job], args: argparse.Namespace, fixed: NDArray[np.uint8] | None) -> Palette:
+def _shared_palette(jobs: list[Job], settings: Settings, fixed: NDArray[np.uint8] | None) -> Palette:
     """One palette fitted over the pixels of every input (their histograms summed)."""
     images = []
     for job in jobs:
         try:
-            images.append(_read(job.source, job.data, args))
+            images.append(_read(job.source, job.data, settings.max_pixels))
         except ImageFileError as error:
             raise UserError(f"{error} (--shared-palette needs every input)") from None
     try:
         fixed_in_dtype = None if fixed is None else _in_dtype(fixed, images[0], "--shared-palette")
-        return fit_palette(images, args.colors, fixed_colors=fixed_in_dtype, **_fit_options(args))
+        return fit_palette_with_options(images, replace(settings.options, fixed_colors=fixed_in_dtype))
     except ValueError as error:
         raise UserError(f"--shared-palette: {error}") from None
 
@@ -441,9 +469,17 @@ def _plan(args: argparse.Namespace) -> list[Job]:
     fixed = parse_hex_colors(args.fixed_colors) if args.fixed_colors else None
     if fixed is not None:
         _check_fixed(fixed, n_colors)
+    settings = _settings(args, args.colors or DEFAULT_COLORS)
     stdin = sys.stdin.buffer.read() if STDIO in args.inputs else None
     jobs = [
-        Job(source, _target(source, args, n_colors), args, palette, fixed, stdin if source == STDIO else None)
+        Job(
+            source,
+            _target(source, args, n_colors),
+            settings,
+            palette,
+            fixed,
+            stdin if source == STDIO else None,
+        )
         for source in args.inputs
     ]
     _check_paths(jobs, args)
@@ -452,8 +488,8 @@ def _plan(args: argparse.Namespace) -> list[Job]:
     if args.palette_out is not None:
         _check_palette_out(args.palette_out, n_colors, args.force)
     if palette is None and args.shared_palette:
-        palette = _shared_palette(jobs, args, fixed)
-        jobs = [Job(job.source, job.target, args, palette, fixed, job.data) for job in jobs]
+        palette = _shared_palette(jobs, settings, fixed)
+        jobs = [replace(job, palette=palette) for job in jobs]
     if palette is not None and args.palette_out is not None:
         try:
             save_palette(palette, args.palette_out)

@@ -69,6 +69,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from .choices import Dither
 from .nearest import CHUNK_ELEMENTS, squared_distances
 
 __all__ = ["DITHER_METHODS", "bayer_thresholds", "dither_labels"]
@@ -78,7 +79,8 @@ IndexArray = NDArray[np.intp]
 BoolArray = NDArray[np.bool_]
 Bounds = tuple[FloatArray, FloatArray]
 
-DITHER_METHODS = ("floyd-steinberg", "ordered")
+#: The methods that dither (every :class:`~.choices.Dither` but "none").
+DITHER_METHODS = tuple(name for name in Dither.names() if name != Dither.NONE)
 
 # Relative safety margin of the grid's candidate tests (rounding is ~1e-16).
 _MARGIN = 1e-9
