@@ -17,6 +17,7 @@ from kmeans_quantize.histogram import _DENSE_MIN_PIXELS, color_histogram
 from kmeans_quantize.initialization import GRID_REDUCTION, GRIDS, coarsen, initial_centers
 from kmeans_quantize.kmeans import WeightedPoints, lloyd
 from kmeans_quantize.nearest import CenterNeighbors, nearest, nearest_full, search_near
+from kmeans_quantize.options import Options
 
 
 def reference_assign(pixels: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +122,7 @@ def test_starting_from_the_coarse_grids_assignment_changes_no_lloyd_step(k: int)
     data = WeightedPoints(points, rng.integers(1, 20, len(points)).astype(np.float64))
     for cells in GRIDS:  # the test must exercise every grid
         assert len(coarsen(data, cells)[0]) * GRID_REDUCTION <= len(data)
-    centers, start = initial_centers(data, k, "k-means++", rng, tol=0.1)
+    centers, start = initial_centers(data, Options.from_keywords(k, init="k-means++", tol=0.1), rng)
     # The inherited labels and margins are only a shortcut: starting from a full search
     # instead must give the same iterations, bit for bit.
     inherited = lloyd(data, centers, max_iter=40, tol=0.0, start=start)

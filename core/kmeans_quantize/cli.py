@@ -46,7 +46,7 @@ from .options import MAX_COLORS, Options
 from .palette import Palette, gray_colors
 from .palette_io import SUFFIX_FORMATS, load_palette, save_palette
 from .pixels import from_unit, prepare_pixels, to_unit
-from .quantize import fit_palette_with_options, quantize_with_options, remap
+from .quantize import QuantizeResult, fit_palette_with_options, quantize_with_options, remap
 from .space import ColorSpaceName
 
 #: File suffixes --palette-out can write.
@@ -325,22 +325,21 @@ def _process(job: Job) -> Outcome:
         _check_room(job, data.alpha, n_colors)  # before the work, not after it
         if job.palette is not None:
             image, labels = remap(pixels, job.palette, dither=settings.options.dither)
-            palette, n_iter = job.palette, 0
+            result = QuantizeResult(image, job.palette, labels, inertia=0.0, n_iter=0, converged=True)
         else:
             fixed = None if job.fixed is None else _in_dtype(job.fixed, pixels, job.source_name)
             result = quantize_with_options(pixels, replace(settings.options, fixed_colors=fixed))
-            image, palette, n_iter, labels = result.image, result.palette, result.n_iter, result.labels
         stream = io.BytesIO() if job.target == STDIO else None
         destination: Path | BinaryIO = job.target if stream is None else stream
         if job.indexed:
-            alpha = None if data.alpha is None else data.alpha.reshape(labels.shape)
-            write_indexed(labels, palette, alpha, destination, job.format)
+            alpha = None if data.alpha is None else data.alpha.reshape(result.labels.shape)
+            write_indexed(result.labels, result.palette, alpha, destination, job.format)
         else:
-            write_image(image, destination, job.format)
+            write_image(result.image, destination, job.format)
         if settings.palette_out is not None and job.palette is None:
-            save_palette(palette, settings.palette_out)
+            save_palette(result.palette, settings.palette_out)
         output = None if stream is None else stream.getvalue()
-        report = _report(pixels, image, palette, n_iter, job, output, started) if settings.report else None
+        report = _report(pixels, result, job, output, started) if settings.report else None
     except (UserError, ImageFileError) as error:
         return Outcome(job.source_name, job.target_name, error=str(error))
     except OSError as error:  # a palette file that cannot be written: name it, not the input
@@ -360,22 +359,17 @@ def _os_error(error: OSError) -> str:
 
 
 def _report(
-    pixels: NDArray[Any],
-    image: NDArray[Any],
-    palette: Palette,
-    n_iter: int,
-    job: Job,
-    output: bytes | None,
-    started: float,
+    pixels: NDArray[Any], result: QuantizeResult, job: Job, output: bytes | None, started: float
 ) -> dict[str, Any]:
-    """The figures --report prints for one image."""
+    """The figures --report prints for one image (``pixels`` as read, ``result`` as written)."""
+    image = result.image
     try:
         delta_e = mean_delta_e_2000(pixels, image)
     except ValueError:  # nothing to compare: every pixel transparent
         delta_e = float("nan")
     return {
-        "colours": len(palette),
-        "iterations": n_iter,
+        "colours": len(result.palette),
+        "iterations": result.n_iter,
         "mse": mse(pixels, image),
         "psnr": psnr(pixels, image),
         "delta_e": delta_e,
@@ -418,6 +412,11 @@ def _check_palette_out(path: Path, n_colors: int, force: bool) -> None:
 
 def _check_options(args: argparse.Namespace) -> None:
     """Numbers in range and options that go together, before any file is opened."""
+    _check_numbers(args)
+    _check_combinations(args)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
     if args.colors is not None and not 1 <= args.colors <= MAX_COLORS:
         raise UserError(f"-k must be between 1 and {MAX_COLORS}, got {args.colors}")
     if args.max_iter < 1:
@@ -428,6 +427,9 @@ def _check_options(args: argparse.Namespace) -> None:
         raise UserError(f"--seed must be 0 or more, got {args.seed}")
     if not args.max_megapixels > 0:
         raise UserError(f"--max-megapixels must be more than 0, got {args.max_megapixels}")
+
+
+def _check_combinations(args: argparse.Namespace) -> None:
     if args.inputs.count(STDIO) > 1:
         raise UserError("standard input (-) can be read once only")
     if args.output is not None and len(args.inputs) > 1:
@@ -508,19 +510,27 @@ def _file_key(path: Path) -> tuple[object, ...]:
     return ("inode", stat.st_dev, stat.st_ino)
 
 
+def _files_read(
+    jobs: list[Job], palette_in: Path | None
+) -> dict[tuple[object, ...], tuple[str, Path | None]]:
+    """The files a run reads, as :func:`_check_paths` starts its table: file -> (what it is, None)."""
+    roles: dict[tuple[object, ...], tuple[str, Path | None]] = {}
+    read = [(job.source, f"the input {job.source}") for job in jobs]
+    if palette_in is not None:
+        read.append((palette_in, f"the --palette-in file {palette_in}"))
+    for path, role in read:
+        if path != STDIO:
+            roles.setdefault(_file_key(path), (role, None))
+    return roles
+
+
 def _check_paths(jobs: list[Job], args: argparse.Namespace) -> None:
     """No file the run writes may be one it reads, and no two things it writes may share a file.
 
     This holds whatever ``--force`` says: it only allows replacing files that are neither.
     """
     # file -> (what it is, the input whose output it is: None for a file that is read)
-    roles: dict[tuple[object, ...], tuple[str, Path | None]] = {}
-    read = [(job.source, f"the input {job.source}") for job in jobs]
-    if args.palette_in is not None:
-        read.append((args.palette_in, f"the --palette-in file {args.palette_in}"))
-    for path, role in read:
-        if path != STDIO:
-            roles.setdefault(_file_key(path), (role, None))
+    roles = _files_read(jobs, args.palette_in)
     written = [(job.target, f"the output of {job.source_name}", job.source) for job in jobs]
     if args.palette_out is not None:
         written.append((args.palette_out, "the --palette-out file", args.palette_out))

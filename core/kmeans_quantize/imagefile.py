@@ -87,21 +87,7 @@ def read_image(
             deep = _read_deep_color(source, image)
             if deep is not None:
                 return deep
-            image.load()
-            mode = image.mode
-            if mode in ("I;16", "I;16B", "I;16L") or (mode == "I" and image.format == "PNG"):
-                return np.asarray(image, dtype=np.uint16)  # older Pillows open 16-bit gray PNG as "I"
-            if mode in _INT32_MODES:
-                raise ImageFileError(
-                    f"{label}: 32-bit integer pixels are not supported (they have no defined white); "
-                    "save the image with 8 or 16 bits per channel, or as 32-bit float"
-                )
-            if mode == "F":
-                return np.asarray(image, dtype=np.float32)
-            if mode not in ("L", "LA", "RGB", "RGBA"):
-                has_alpha = "A" in image.getbands() or "transparency" in image.info
-                return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
-            return np.asarray(image)
+            return _pixels_of(image, label)
     except FileNotFoundError:
         raise ImageFileError(f"{label}: no such file") from None
     except IsADirectoryError:
@@ -114,6 +100,25 @@ def read_image(
         raise ImageFileError(f"{label}: not enough memory to read it") from None
     finally:
         Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
+def _pixels_of(image: Any, label: str) -> NDArray[Any]:
+    """The pixels of an opened Pillow image that is not deep colour, by its mode."""
+    image.load()
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L") or (mode == "I" and image.format == "PNG"):
+        return np.asarray(image, dtype=np.uint16)  # older Pillows open 16-bit gray PNG as "I"
+    if mode in _INT32_MODES:
+        raise ImageFileError(
+            f"{label}: 32-bit integer pixels are not supported (they have no defined white); "
+            "save the image with 8 or 16 bits per channel, or as 32-bit float"
+        )
+    if mode == "F":
+        return np.asarray(image, dtype=np.float32)
+    if mode not in ("L", "LA", "RGB", "RGBA"):
+        has_alpha = "A" in image.getbands() or "transparency" in image.info
+        return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+    return np.asarray(image)
 
 
 def _check_size(size: tuple[int, int], max_pixels: int | None, label: str) -> None:

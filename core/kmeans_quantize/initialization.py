@@ -17,8 +17,10 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from .choices import Init
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd
 from .nearest import CHUNK_ELEMENTS, nearest_full, point_distances, squared_distances
+from .options import Options
 from .splitmerge import split_merge
 
 __all__ = ["init_random", "init_kmeans_plusplus", "coarsen", "initial_centers"]
@@ -197,15 +199,7 @@ def init_kmeans_plusplus(
 
 
 def initial_centers(
-    data: WeightedPoints,
-    n_clusters: int,
-    method: str,
-    rng: np.random.Generator,
-    *,
-    n_init: int = 1,
-    max_iter: int = 300,
-    tol: float = 0.0,
-    fixed: FloatArray | None = None,
+    data: WeightedPoints, options: Options, rng: np.random.Generator, fixed: FloatArray | None = None
 ) -> tuple[FloatArray, Assignment]:
     """Starting centres for k-means on ``data``: seeded, then settled on coarser histograms.
 
@@ -214,7 +208,7 @@ def initial_centers(
     is much smaller than ``data`` (:data:`GRID_REDUCTION`) and has at least
     :data:`GRID_POINTS_PER_CLUSTER` points per cluster; a grid of 64 cells
     takes the place of the 32-grid when that one is too coarse. On the coarsest set, each of ``n_init``
-    seedings (``method``: "k-means++" or "random") is followed by k-means; the
+    seedings (``init``: "k-means++" or "random") is followed by k-means; the
     result with the lowest inertia is improved by split–merge moves
     (:func:`~kmeans_quantize.splitmerge.split_merge`, when that set has at
     least :data:`SPLIT_MERGE_POINTS` points per cluster and the clusters are
@@ -225,7 +219,11 @@ def initial_centers(
     by twice its distance from the cell's mean). The exact k-means on the
     full histogram then starts close to convergence and needs few
     iterations; it alone decides the result's convergence (``tol``).
+
+    Of ``options``, ``n_colors`` (the number of clusters, ``fixed`` included), ``init``
+    (a seeding), ``n_init``, ``max_iter`` and ``tol`` are used.
     """
+    n_clusters, max_iter, tol = options.n_colors, options.max_iter, options.tol
     # Each level: its points, the level point of every data point, the distance
     # between the two, and the width of the level's cells (0: the data itself).
     levels: list[tuple[WeightedPoints, IndexArray, FloatArray, float]] = []
@@ -245,9 +243,9 @@ def initial_centers(
     if not levels:
         levels.append((data, np.arange(len(data)), np.zeros(len(data)), 0.0))
     n_fixed = 0 if fixed is None else len(fixed)
-    seeder = init_kmeans_plusplus if method == "k-means++" else init_random
+    seeder = init_random if options.init is Init.RANDOM else init_kmeans_plusplus
     best: KMeansFit | None = None
-    for _ in range(n_init):
+    for _ in range(options.n_init):
         seeds = seeder(levels[0][0], n_clusters, rng, fixed)
         fit = lloyd(levels[0][0], seeds, max_iter=max_iter, tol=tol, n_fixed=n_fixed)
         if best is None or fit.inertia < best.inertia:

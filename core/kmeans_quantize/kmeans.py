@@ -158,7 +158,7 @@ def reseed_empty(
     return centers
 
 
-def lloyd(
+def lloyd(  # noqa: PLR0913 -- keyword-only settings, called by these keywords from tests and benchmarks
     data: WeightedPoints,
     init_centers: FloatArray,
     *,

@@ -202,16 +202,7 @@ def _run_kmeans(
     assignment = None
     if isinstance(start.init, Init):
         rng = np.random.default_rng(options.seed)
-        centers, assignment = initial_centers(
-            points,
-            options.n_colors,
-            start.init,
-            rng,
-            n_init=options.n_init,
-            max_iter=options.max_iter,
-            tol=options.tol,
-            fixed=fixed_points,
-        )
+        centers, assignment = initial_centers(points, options, rng, fixed_points)
     else:
         centers = np.concatenate([fixed_points, space.encode(start.init, dtype)])
 
@@ -391,7 +382,7 @@ def _side_by_side(images: Sequence[object], masks: object | None) -> PixelData:
     return prepare_pixels(column, selected.reshape(-1, 1))
 
 
-def fit_palette(
+def fit_palette(  # noqa: PLR0913 -- the public keywords (README, plug-in)
     pixels: NDArray[Any] | Sequence[NDArray[Any]],
     n_colors: int,
     *,
@@ -444,7 +435,7 @@ def _pixel_data(
     return prepare_pixels(pixels, mask)
 
 
-def quantize(
+def quantize(  # noqa: PLR0913 -- the public keywords (README, plug-in)
     pixels: NDArray[Any],
     n_colors: int,
     *,
