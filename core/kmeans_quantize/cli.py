@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .choices import Dither, Init
+from .clustering_space import ColorSpaceName
 from .files import remove_temporaries
 from .imagefile import (
     DEFAULT_MAX_PIXELS,
@@ -44,10 +45,10 @@ from .imagefile import (
 from .metrics import mean_delta_e_2000, mse, psnr
 from .options import MAX_COLORS, Options
 from .palette import Palette, gray_colors
-from .palette_io import SUFFIX_FORMATS, load_palette, save_palette
-from .pixels import from_unit, prepare_pixels, to_unit
+from .palette_files import SUFFIX_FORMATS, SWATCH_SIZE
+from .palette_io import load_palette, save_palette
+from .pixels import convert, prepare_pixels
 from .quantize import QuantizeResult, fit_palette_with_options, quantize_with_options, remap
-from .space import ColorSpaceName
 
 #: File suffixes --palette-out can write.
 PALETTE_SUFFIXES = tuple(SUFFIX_FORMATS)
@@ -57,8 +58,8 @@ STDIO = Path("-")
 DEFAULT_COLORS = 8
 #: The most colours an indexed image (and so a GIF) holds, transparent entry included.
 INDEXED_ENTRIES = 256
-#: The most colours a --palette-out .png swatch strip shows (palette_io.render_swatch).
-SWATCH_COLORS = 512
+#: The most colours a --palette-out .png swatch strip shows: one pixel column each at least.
+SWATCH_COLORS = SWATCH_SIZE[0]
 
 
 class UserError(Exception):
@@ -218,7 +219,7 @@ def _in_dtype(colors: NDArray[np.uint8], like: NDArray[Any], source: str) -> NDA
             colors = gray_colors(colors, "--fixed-colors")
         except ValueError as error:
             raise UserError(f"{source}: {error}") from None
-    return from_unit(to_unit(colors, colors.dtype), like.dtype)
+    return convert(colors, like.dtype)
 
 
 def _format_of(job: Job) -> str:

@@ -566,7 +566,7 @@ def dither_labels(
     Parameters
     ----------
     points : ndarray, shape (H, W, D)
-        Pixel colours in the clustering space (see :mod:`.space`).
+        Pixel colours in the clustering space (see :mod:`.clustering_space`).
     palette_points : ndarray, shape (K, D)
         Palette colours in the same space, in tie-break order: on an exact
         tie the lower index wins.

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from .files import atomic_write
 from .palette import Palette
-from .pixels import from_unit, max_value, to_unit
+from .pixels import convert, from_unit, max_value, to_rgb8
 
 __all__ = [
     "ImageFileError",
@@ -217,7 +217,7 @@ def write_image(pixels: NDArray[Any], target: Path | BinaryIO, format: str | Non
     if pixels.dtype.kind == "f" and fmt != "TIFF":
         pixels = from_unit(pixels, np.dtype(np.uint16 if fmt == "PNG" else np.uint8))
     if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
-        pixels = from_unit(to_unit(pixels, pixels.dtype), np.dtype(np.uint8))
+        pixels = convert(pixels, np.dtype(np.uint8))
     if pixels.dtype == np.uint16 and pixels.ndim == 3 and pixels.shape[2] in (3, 4):
         _write_deep_color(pixels, target, fmt)
         return
@@ -283,9 +283,7 @@ def write_indexed(
     name = path if isinstance(path, Path) else "<stream>"
     if fmt not in INDEXED_FORMATS:
         raise ImageFileError(f"{name}: indexed output needs PNG or GIF, not {fmt}")
-    colors = from_unit(to_unit(palette.colors, palette.colors.dtype), np.dtype(np.uint8))
-    if colors.shape[1] == 1:
-        colors = np.repeat(colors, 3, axis=1)
+    colors = to_rgb8(palette.colors)
     unquantized = labels < 0
     if alpha is not None and not np.array_equal(unquantized, alpha == 0):
         raise ValueError("labels must be -1 exactly where alpha is 0")

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .choices import Dither, Init
-from .space import ColorSpace
+from .clustering_space import ColorSpace
 
 __all__ = ["Options", "Seed", "DEFAULT_TOL", "MAX_COLORS"]
 

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .choices import Dither, Init
+from .clustering_space import ColorSpace
 from .dither import dither_labels
 from .histogram import ColorHistogram, color_histogram, fit_grid, fit_size
 from .initialization import initial_centers
@@ -24,8 +25,7 @@ from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
 from .nearest import nearest
 from .options import DEFAULT_TOL, MAX_COLORS, Options, Seed
 from .palette import Palette, gray_colors
-from .pixels import PixelData, from_unit, max_value, prepare_pixels, to_unit
-from .space import ColorSpace
+from .pixels import PixelData, convert, max_value, prepare_pixels
 
 __all__ = [
     "quantize",
@@ -106,6 +106,15 @@ class _Start:
 
     fixed: NDArray[Any]
     init: Init | NDArray[Any]
+
+
+def _tie_break_order(colors: NDArray[Any]) -> NDArray[np.intp]:
+    """The order that sorts ``colors`` by their stored values, first channel first.
+
+    Nearest-colour searches give an exact tie to the lower index; putting the palette in this
+    order first makes ties go to the colour that sorts first, wherever the palette came from.
+    """
+    return np.lexsort(colors.T[::-1])
 
 
 def _check_progress(progress: object) -> None:
@@ -254,7 +263,7 @@ def _fit(data: PixelData, options: Options, progress: ProgressCallback | None) -
     # so the centres are put in that order first; equal colours end up adjacent.
     rounded = space.decode(fit.centers, data.dtype)
     rounded[: len(fixed)] = fixed  # exactly as given (the fit keeps them first), whatever the rounding
-    order = np.lexsort(rounded.T[::-1])
+    order = _tie_break_order(rounded)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     colors, cluster_to_color = np.unique(rounded[order], axis=0, return_inverse=True)
@@ -337,7 +346,7 @@ def _dithered_labels(data: PixelData, palette: Palette, method: Dither) -> NDArr
     """Per-pixel labels (-1 where not selected) with error diffusion or ordered dithering."""
     space = ColorSpace.named(palette.color_space)
     # Ties go to the palette colour that sorts first, as in the nearest mapping.
-    order = np.lexsort(palette.colors.T[::-1])
+    order = _tie_break_order(palette.colors)
     height, width = data.spatial_shape
     points = space.encode(data.colors, data.dtype).reshape(height, width, -1)
     palette_points = space.encode(palette.colors[order], palette.colors.dtype)
@@ -606,7 +615,7 @@ def remap(
         raise ValueError("a gray palette cannot be applied to an RGB image")
     colors = palette.colors
     if colors.dtype != data.dtype:
-        colors = from_unit(to_unit(colors, colors.dtype), data.dtype)
+        colors = convert(colors, data.dtype)
     if not data.selected.any():
         return _paint(data, np.full(data.colors.shape[0], -1, dtype=np.intp), colors)
     if method is not Dither.NONE:
@@ -614,7 +623,7 @@ def remap(
     hist = color_histogram(data.selected_colors())
     space = ColorSpace.named(palette.color_space)
     # Ties go to the palette colour that sorts first, as in quantize.
-    order = np.lexsort(palette.colors.T[::-1])
+    order = _tie_break_order(palette.colors)
     palette_points = space.encode(palette.colors[order], palette.colors.dtype)
     sorted_labels = nearest(space.encode(hist.colors, data.dtype), palette_points)
     hist_labels = order[_own_colors(hist.colors, sorted_labels, colors[order], palette_points)]
