@@ -174,7 +174,7 @@ def measure(name: str, image: RGBImage, k: int, repeat: int) -> Row:
 #: (module, attribute, stage): functions timed by the profile, by the name the caller looks up.
 STAGES = (
     ("kmeans_quantize.quantize", "color_histogram", "histogram"),
-    ("kmeans_quantize.quantize", "initial_centers", "seeding, all of it"),
+    ("kmeans_quantize.quantize", "coarse_to_fine_start", "seeding, all of it"),
     ("kmeans_quantize.initialization", "coarsen", "  grids (coarsen)"),
     ("kmeans_quantize.initialization", "_merge_cells", "  grids (coarsen)"),
     ("kmeans_quantize.initialization", "init_kmeans_plusplus", "  k-means++ on the coarsest grid"),

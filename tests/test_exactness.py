@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from kmeans_quantize import quantize
 from kmeans_quantize.histogram import _DENSE_MIN_PIXELS, color_histogram
-from kmeans_quantize.initialization import GRID_REDUCTION, GRIDS, coarsen, initial_centers
+from kmeans_quantize.initialization import GRID_REDUCTION, GRIDS, coarse_to_fine_start, coarsen
 from kmeans_quantize.kmeans import WeightedPoints, lloyd
 from kmeans_quantize.nearest import CenterNeighbors, nearest, nearest_full, search_near
 from kmeans_quantize.options import Options
@@ -122,7 +122,7 @@ def test_starting_from_the_coarse_grids_assignment_changes_no_lloyd_step(k: int)
     data = WeightedPoints(points, rng.integers(1, 20, len(points)).astype(np.float64))
     for cells in GRIDS:  # the test must exercise every grid
         assert len(coarsen(data, cells)[0]) * GRID_REDUCTION <= len(data)
-    centers, start = initial_centers(data, Options.from_keywords(k, init="k-means++", tol=0.1), rng)
+    centers, start = coarse_to_fine_start(data, Options.from_keywords(k, init="k-means++", tol=0.1), rng)
     # The inherited labels and margins are only a shortcut: starting from a full search
     # instead must give the same iterations, bit for bit.
     inherited = lloyd(data, centers, max_iter=40, tol=0.0, start=start)
@@ -166,22 +166,22 @@ def test_search_from_a_guess_matches_a_full_search(n_dims: int) -> None:
     centers = np.unique(centers, axis=0)
     full = nearest_full(points, centers)
     # Integer data: check that ties exist, so tie-breaking is really exercised.
-    assert (full.nearest == full.second).any()
+    assert (full.nearest_distance == full.runner_up_distance).any()
     guess = rng.integers(0, len(centers), len(points))
     own = np.sqrt(((points - centers[guess]) ** 2).sum(axis=1))
     found = search_near(points, CenterNeighbors.of(centers), guess, own)
     np.testing.assert_array_equal(found.labels, full.labels)
-    np.testing.assert_allclose(found.nearest, full.nearest)
+    np.testing.assert_allclose(found.nearest_distance, full.nearest_distance)
     # The bounds are valid: the runner-up is at the distance given, and no
     # other centre is closer than `rest`.
     all_dist = np.sqrt(((points[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2))
     rows = np.arange(len(points))
-    np.testing.assert_allclose(all_dist[rows, found.runner_up], found.second)
+    np.testing.assert_allclose(all_dist[rows, found.runner_up], found.runner_up_distance)
     assert (found.runner_up != found.labels).all()
     all_dist[rows, found.labels] = np.inf
     all_dist[rows, found.runner_up] = np.inf
     assert (all_dist.min(axis=1) >= found.rest - 1e-9).all()
-    assert (found.second >= found.nearest).all()
+    assert (found.runner_up_distance >= found.nearest_distance).all()
     full_labels = full.labels
     np.testing.assert_array_equal(nearest(points, centers, guess), full_labels)
 

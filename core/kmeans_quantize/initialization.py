@@ -1,7 +1,12 @@
-"""Initial centres for k-means: random colours or greedy k-means++.
+"""Where the final k-means starts: seeds, settled from coarse histograms to fine ones.
 
-Both draw from the weighted histogram, so a colour is picked in proportion to
-the number of pixels that have it, exactly as if pixels were sampled.
+The seedings, random colours (:func:`init_random`) or greedy k-means++
+(:func:`init_kmeans_plusplus`), both draw from the weighted histogram, so a colour is
+picked in proportion to the number of pixels that have it, exactly as if pixels were
+sampled. :func:`coarse_to_fine_start` seeds on the coarsest grid of the histogram
+(:func:`coarsen`), runs k-means and split–merge moves there, and settles the centres by
+k-means on each finer grid, so that the exact k-means on the full histogram starts close
+to convergence.
 
 References
 ----------
@@ -23,7 +28,7 @@ from .nearest import CHUNK_ELEMENTS, nearest_full, point_distances, squared_dist
 from .options import Options
 from .splitmerge import split_merge
 
-__all__ = ["init_random", "init_kmeans_plusplus", "coarsen", "initial_centers"]
+__all__ = ["init_random", "init_kmeans_plusplus", "coarsen", "coarse_to_fine_start"]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -63,7 +68,7 @@ def init_random(
     fixed = _no_fixed(data) if fixed is None else fixed
     weights = data.weights.copy()
     if len(fixed):
-        weights[nearest_full(data.points, fixed).nearest == 0] = 0.0
+        weights[nearest_full(data.points, fixed).nearest_distance == 0] = 0.0
     chosen = rng.choice(len(data), size=n_clusters - len(fixed), replace=False, p=weights / weights.sum())
     centers: FloatArray = np.concatenate([fixed, data.points[chosen]])
     return centers
@@ -171,7 +176,7 @@ def init_kmeans_plusplus(
     centers = np.empty((n_clusters, points.shape[1]))
     centers[: len(fixed)] = fixed
     if len(fixed):
-        closest = nearest_full(points, fixed).nearest ** 2
+        closest = nearest_full(points, fixed).nearest_distance ** 2
     else:
         first = rng.choice(len(data), p=weights / weights.sum())
         centers[0] = points[first]
@@ -198,7 +203,7 @@ def init_kmeans_plusplus(
     return centers
 
 
-def initial_centers(
+def coarse_to_fine_start(
     data: WeightedPoints, options: Options, rng: np.random.Generator, fixed: FloatArray | None = None
 ) -> tuple[FloatArray, Assignment]:
     """Starting centres for k-means on ``data``: seeded, then settled on coarser histograms.

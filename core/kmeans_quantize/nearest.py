@@ -80,11 +80,11 @@ class Ranking:
     ----------
     labels : ndarray of intp
         Nearest centre; ties go to the lowest index.
-    nearest : ndarray
+    nearest_distance : ndarray
         Distance to it.
     runner_up : ndarray of intp
         Next-nearest centre (the point's own label when there is one centre).
-    second : ndarray
+    runner_up_distance : ndarray
         Distance to ``runner_up`` (``inf`` with one centre).
     rest : ndarray
         Lower bound on the distance to every other centre (exact third
@@ -92,9 +92,9 @@ class Ranking:
     """
 
     labels: IndexArray
-    nearest: FloatArray
+    nearest_distance: FloatArray
     runner_up: IndexArray
-    second: FloatArray
+    runner_up_distance: FloatArray
     rest: FloatArray
 
 
@@ -236,10 +236,10 @@ def search_near(
     best = np.sqrt(nearest_sq)
     rest = np.minimum(np.sqrt(third_sq), neighbors.reach[labels] - own_dist)
     found = Ranking(labels_out, best, runner_up, np.sqrt(second_sq), rest)
-    unsure = np.flatnonzero(exceeds_bound(best, np.minimum(found.second, rest)))
+    unsure = np.flatnonzero(exceeds_bound(best, np.minimum(found.runner_up_distance, rest)))
     if unsure.size:
         full = nearest_full(points[unsure], centers)
-        for name in ("labels", "nearest", "runner_up", "second", "rest"):
+        for name in ("labels", "nearest_distance", "runner_up", "runner_up_distance", "rest"):
             getattr(found, name)[unsure] = getattr(full, name)
     return found
 

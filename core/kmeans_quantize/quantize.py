@@ -20,7 +20,7 @@ from .choices import Dither, Init
 from .clustering_space import ColorSpace
 from .dither import dither_labels
 from .histogram import ColorHistogram, color_histogram, fit_grid, fit_size
-from .initialization import initial_centers
+from .initialization import coarse_to_fine_start
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
 from .nearest import nearest
 from .options import DEFAULT_TOL, MAX_COLORS, Options, Seed
@@ -211,7 +211,7 @@ def _run_kmeans(
     assignment = None
     if isinstance(start.init, Init):
         rng = np.random.default_rng(options.seed)
-        centers, assignment = initial_centers(points, options, rng, fixed_points)
+        centers, assignment = coarse_to_fine_start(points, options, rng, fixed_points)
     else:
         centers = np.concatenate([fixed_points, space.encode(start.init, dtype)])
 
@@ -332,7 +332,7 @@ def _finish(
     return _Fit(palette, hist, new_index[hist_labels], fit.inertia, fit.n_iter, fit.converged)
 
 
-def _nearest_labels(data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp]) -> NDArray[np.intp]:
+def _pixel_labels(data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp]) -> NDArray[np.intp]:
     """Per-pixel labels (-1 where not selected) from the labels of the histogram colours."""
     if data.all_selected:
         labels: NDArray[np.intp] = np.take(hist_labels, hist.inverse)
@@ -561,7 +561,7 @@ def quantize_with_options(pixels: NDArray[Any], options: Options) -> QuantizeRes
 def _quantize(data: PixelData, options: Options, progress: ProgressCallback | None) -> QuantizeResult:
     fit = _fit(data, options, progress)
     if options.dither is Dither.NONE:
-        labels = _nearest_labels(data, fit.hist, fit.hist_labels)
+        labels = _pixel_labels(data, fit.hist, fit.hist_labels)
     else:
         labels = _dithered_labels(data, fit.palette, options.dither)
     image, labels = _paint(data, labels, fit.palette.colors)
@@ -627,4 +627,4 @@ def remap(
     palette_points = space.encode(palette.colors[order], palette.colors.dtype)
     sorted_labels = nearest(space.encode(hist.colors, data.dtype), palette_points)
     hist_labels = order[_own_colors(hist.colors, sorted_labels, colors[order], palette_points)]
-    return _paint(data, _nearest_labels(data, hist, hist_labels), colors)
+    return _paint(data, _pixel_labels(data, hist, hist_labels), colors)
