@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from .choices import Init
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd
-from .nearest import CHUNK_ELEMENTS, nearest_full, point_distances, squared_distances
+from .nearest import nearest_full, point_distances, row_chunks, squared_distances
 from .options import Options
 from .splitmerge import split_merge
 
@@ -181,15 +181,13 @@ def init_kmeans_plusplus(
         first = rng.choice(len(data), p=weights / weights.sum())
         centers[0] = points[first]
         closest = squared_distances(points, centers[:1])[:, 0]
-    # Block over points so the (points x trials) matrix stays small.
-    step = max(1, CHUNK_ELEMENTS // n_trials)
     for index in range(max(1, len(fixed)), n_clusters):
         cumulative = np.cumsum(weights * closest)
         targets = rng.random(n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), len(data) - 1)
         potentials = np.zeros(n_trials)
-        for start in range(0, len(data), step):
-            rows = slice(start, start + step)
+        # Block over points so the (points x trials) matrix stays small.
+        for rows in row_chunks(len(data), n_trials):
             # Candidates by points, so that the sums run along contiguous rows (an (N, trials)
             # block summed over its first axis is about 10 times slower).
             dist = np.minimum(squared_distances(points[candidates], points[rows]), closest[None, rows])
