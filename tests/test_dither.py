@@ -1,7 +1,7 @@
 """Dithering: exact agreement with plain per-pixel references, and what dithering is for.
 
 The references below walk the image pixel by pixel with Python floats (IEEE
-float64, like numpy) and the same arithmetic order as the specification, so
+float64, like numpy) and the same arithmetic order as the module docstring of kmeans_quantize.dither, so
 the vectorised implementation must match them label for label.
 """
 
@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from images import smooth_image
 from kmeans_quantize import nearest as nearest_module
 from kmeans_quantize.dither import DITHER_METHODS, bayer_thresholds, dither_labels
 from kmeans_quantize.nearest import GridSearch, nearest
@@ -100,15 +101,6 @@ def reference_ordered(
                 offset = gaps[reference_nearest(pixel, colors)] * ((BAYER[y % 8, x % 8] + 0.5) / 64 - 0.5)
                 labels[y, x] = reference_nearest(clamp([p + offset for p in pixel], bounds), colors)
     return labels
-
-
-def smooth_image(rng: np.random.Generator, height: int, width: int, depth: int, integer: bool) -> np.ndarray:
-    """A photo-like field in [0, 255]: random walks along both axes plus a little noise."""
-    walk = np.cumsum(rng.normal(0, 6, (height, width, depth)), axis=1) + np.cumsum(
-        rng.normal(0, 6, (height, 1, depth)), axis=0
-    )
-    image = np.clip(rng.uniform(60, 190, depth) + walk + rng.normal(0, 2, walk.shape), 0, 255)
-    return np.rint(image) if integer else image
 
 
 def random_palette(rng: np.random.Generator, k: int, depth: int, integer: bool) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from kmeans_quantize import nearest as nearest_module
-from kmeans_quantize.nearest import GridSearch, nearest
+from kmeans_quantize.nearest import CenterNeighbors, GridSearch, nearest, nearest_full, search_near
 
 
 @pytest.mark.parametrize("depth", [1, 3])
@@ -41,3 +41,31 @@ def test_grid_search_equals_full_search(depth: int, max_pairs: int, monkeypatch:
     expected = sq.argmin(axis=1)
     np.testing.assert_array_equal(search(points), expected)
     np.testing.assert_array_equal(nearest(points, palette), expected)
+
+
+@pytest.mark.parametrize("n_dims", [1, 3])
+def test_search_from_a_guess_matches_a_full_search(n_dims: int) -> None:
+    rng = np.random.default_rng(5)
+    points = rng.integers(0, 256, (5000, n_dims)).astype(np.float64)
+    centers = rng.integers(0, 256, (300, n_dims)).astype(np.float64)
+    centers = np.unique(centers, axis=0)
+    full = nearest_full(points, centers)
+    # Integer data: check that ties exist, so tie-breaking is really exercised.
+    assert (full.nearest_distance == full.runner_up_distance).any()
+    guess = rng.integers(0, len(centers), len(points))
+    own = np.sqrt(((points - centers[guess]) ** 2).sum(axis=1))
+    found = search_near(points, CenterNeighbors.of(centers), guess, own)
+    np.testing.assert_array_equal(found.labels, full.labels)
+    np.testing.assert_allclose(found.nearest_distance, full.nearest_distance)
+    # The bounds are valid: the runner-up is at the distance given, and no
+    # other centre is closer than `rest`.
+    all_dist = np.sqrt(((points[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2))
+    rows = np.arange(len(points))
+    np.testing.assert_allclose(all_dist[rows, found.runner_up], found.runner_up_distance)
+    assert (found.runner_up != found.labels).all()
+    all_dist[rows, found.labels] = np.inf
+    all_dist[rows, found.runner_up] = np.inf
+    assert (all_dist.min(axis=1) >= found.rest - 1e-9).all()
+    assert (found.runner_up_distance >= found.nearest_distance).all()
+    full_labels = full.labels
+    np.testing.assert_array_equal(nearest(points, centers, guess), full_labels)
