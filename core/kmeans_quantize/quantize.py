@@ -2,9 +2,11 @@
 
 The pipeline, one module per stage::
 
+    keywords --Options.from_keywords--> Options
     pixels --prepare_pixels--> PixelData --color_histogram--> ColorHistogram
-      --encode--> WeightedPoints --init_*--> centres --lloyd--> KMeansFit
-      --decode--> Palette --nearest--> labels per colour --> image
+      --ColorSpace.encode--> WeightedPoints --coarse_to_fine_start--> centres
+      --lloyd--> KMeansFit --ColorSpace.decode--> Palette
+      --nearest (or dither_labels)--> labels --_paint--> image
 """
 
 from __future__ import annotations
