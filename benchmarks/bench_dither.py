@@ -36,7 +36,7 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-from bench_memory import describe_photo_like, photo_like, sample_photo_path
+from benchlib.data import describe_photo_like, photo_like, sample_photo_path
 from kmeans_quantize import __version__, fit_palette
 from kmeans_quantize.clustering_space import RGB
 from kmeans_quantize.dither import DITHER_METHODS, dither_labels

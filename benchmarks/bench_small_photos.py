@@ -44,9 +44,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_peers import IMAGES as PEER_IMAGES
-from bench_peers import fetch_package, libimagequant, peer_versions
-from bench_speed import RGBImage, load_average, machine_facts, progress
+from benchlib.data import IMAGES as PEER_IMAGES
+from benchlib.data import RGBImage, fetch_package, progress
+from benchlib.measure import load_average, machine_facts
+from benchlib.peers import libimagequant, peer_versions
 from kmeans_quantize import quantize
 from kmeans_quantize.metrics import mse
 from PIL import Image
