@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_memory import count_colors
-from bench_peers import LoadedImage, write_atomic
 from bench_pure_python import IMAGES, LARGE_KS, LARGE_MP, TIME_TARGETS
-from bench_speed import load_average, machine_facts
-from gimp_indexed import TIMEOUT_BASE, mse_by_rows, run_gimp, tail
+from benchlib.data import LoadedImage, count_colors
+from benchlib.gimp import TIMEOUT_BASE, run_gimp, tail
+from benchlib.measure import load_average, machine_facts, mse_by_rows
+from benchlib.report import write_atomic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "gimp"))
 from gimp_harness import ENGINES, NO_NUMPY, RELEASES, Gimp3, find_gimp3, selected_release  # noqa: E402
