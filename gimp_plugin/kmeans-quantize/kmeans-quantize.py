@@ -33,7 +33,7 @@ try:
         import kmeans_quantize
         import numpy as np
         from kmeans_quantize.palette_io import entry_names
-        from kmeans_quantize.pixels import from_unit, to_unit
+        from kmeans_quantize.pixels import to_rgb8, to_unit
         from kmeans_quantize.quantize import remap
     else:
         from kmeans_quantize import pure_layers
@@ -203,8 +203,7 @@ class NumpyEngine:
         out = []
         for layer, (image, labels, palette) in zip(layers, mapped, strict=True):
             image = layer.finish(image)
-            rgb = from_unit(to_unit(palette.colors, palette.colors.dtype), np.dtype(np.uint8))
-            rgb = np.repeat(rgb, 3, axis=1) if rgb.shape[1] == 1 else rgb
+            rgb = to_rgb8(palette.colors)
             swatches = list(zip([color.tobytes() for color in rgb], palette.counts.tolist(), strict=True))
             quantized = Quantized(image.tobytes(), self.entries(palette), swatches)
             if indexed:
