@@ -119,6 +119,34 @@ def run_gimp(
     return status, time.perf_counter() - start
 
 
+def failure(
+    gimp3: Gimp3, space: Workspace, status: int | None, timeout: float, results: dict[str, Any]
+) -> str:
+    """Why a GIMP run that did not finish its in-GIMP script failed, with the tail of GIMP's stderr.
+
+    Parameters
+    ----------
+    gimp3, space
+        The GIMP and workspace of the run.
+    status : int or None
+        GIMP's exit status (None: killed after ``timeout`` seconds).
+    timeout : float
+    results : dict
+        What the in-GIMP script wrote (its ``"traceback"`` if it raised).
+
+    Returns
+    -------
+    str
+    """
+    how = f"timed out after {timeout:.0f} s" if status is None else f"exited with status {status}"
+    reason = f"GIMP 3 ({gimp3.describe()}) {how}"
+    if "traceback" in results:
+        reason += f"; the in-GIMP script raised:\n{results['traceback']}"
+    elif status == 0:
+        reason += " but the in-GIMP script did not finish"
+    return f"{reason}\n--- GIMP stderr (tail)\n{tail(space.host / 'gimp.stderr')}"
+
+
 def gimp_indexed(
     images: dict[str, np.ndarray],
     ks: list[int],
@@ -194,13 +222,7 @@ def gimp_indexed(
         results_file = space.host / "results.json"
         results = json.loads(results_file.read_text()) if results_file.exists() else {}
         if status != 0 or not results.get("done"):
-            how = f"timed out after {timeout:.0f} s" if status is None else f"exited with status {status}"
-            reason = f"GIMP 3 ({gimp3.describe()}) {how}"
-            if "traceback" in results:
-                reason += f"; the in-GIMP script raised:\n{results['traceback']}"
-            elif status == 0:
-                reason += " but the in-GIMP script did not finish"
-            return f"{reason}\n--- GIMP stderr (tail)\n{tail(space.host / 'gimp.stderr')}"
+            return failure(gimp3, space, status, timeout, results)
 
         output: Result = {}
         palette_colors: dict[tuple[str, int], int] = {}
