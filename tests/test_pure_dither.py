@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from kmeans_quantize import Palette, apply_palette, quantize
-from kmeans_quantize.pure_dither import dither_bytes, dither_labels
+from kmeans_quantize.pure_dither import dither_labels, paint
 from kmeans_quantize.pure_quantize import PurePalette
 from kmeans_quantize.quantize import remap
 from test_pure_layers import photo
@@ -33,7 +33,13 @@ def test_dithering_gives_the_numpy_engines_pixels(
         image = image[..., :1]
     palette = quantize(image, n_colors, color_space=color_space, seed=0).palette
     expected = apply_palette(image, palette, dither=method)
-    out = dither_bytes(image.tobytes(), 57, 41, FORMATS[channels], pure_palette(palette), method)
+    pure = pure_palette(palette)
+    out = paint(
+        image.tobytes(),
+        FORMATS[channels],
+        pure,
+        dither_labels(image.tobytes(), 57, 41, FORMATS[channels], pure, method),
+    )
     np.testing.assert_array_equal(np.frombuffer(out, np.uint8).reshape(image.shape), expected)
 
 
@@ -44,9 +50,9 @@ def test_unselected_pixels_keep_their_bytes_and_spread_no_error(method: str) -> 
     coverage[5:25, 8:40] = 200
     palette = quantize(image, 7, color_space="lab", seed=1).palette
     expected = apply_palette(image, palette, mask=(coverage > 0), dither=method)
-    out = dither_bytes(
-        image.tobytes(), 44, 30, "RGBA", pure_palette(palette), method, coverage=coverage.tobytes()
-    )
+    pure = pure_palette(palette)
+    labels = dither_labels(image.tobytes(), 44, 30, "RGBA", pure, method, coverage=coverage.tobytes())
+    out = paint(image.tobytes(), "RGBA", pure, labels)
     new = np.frombuffer(out, np.uint8).reshape(image.shape)
     np.testing.assert_array_equal(new, expected)
     untouched = (coverage == 0) | (image[..., 3] == 0)
@@ -56,7 +62,7 @@ def test_unselected_pixels_keep_their_bytes_and_spread_no_error(method: str) -> 
 def test_an_unknown_method_is_refused() -> None:
     palette = PurePalette(((0, 0, 0), (255, 255, 255)), (1, 1), "rgb")
     with pytest.raises(ValueError, match="unknown dithering method 'bayer'"):
-        dither_bytes(bytes(12), 2, 2, "RGB", palette, "bayer")
+        dither_labels(bytes(12), 2, 2, "RGB", palette, "bayer")
 
 
 def test_labels_index_the_palette_as_given_and_match_remap() -> None:

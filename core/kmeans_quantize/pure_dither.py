@@ -24,7 +24,7 @@ from .pure_kmeans import MARGIN_SLACK, Neighbors
 from .pure_quantize import FORMATS, PurePalette, _check_format
 from .pure_space import Point, space
 
-__all__ = ["DITHER_METHODS", "dither_labels", "dither_bytes", "paint"]
+__all__ = ["DITHER_METHODS", "dither_labels", "paint"]
 
 DITHER_METHODS = ("floyd-steinberg", "ordered")
 
@@ -107,24 +107,6 @@ def dither_labels(
         labels = _ordered(words, width, height, centers, channels, clustering.name == "rgb", progress)
     to_palette = [*order, -1]  # label -1 stays -1
     return [to_palette[label] for label in labels]
-
-
-def dither_bytes(
-    pixels: bytes,
-    width: int,
-    height: int,
-    pixel_format: str,
-    palette: PurePalette,
-    method: str,
-    *,
-    coverage: bytes | None = None,
-    progress: Callable[[float], None] | None = None,
-) -> bytes:
-    """``pixels`` mapped to ``palette`` with dithering: :func:`paint` of :func:`dither_labels`."""
-    labels = dither_labels(
-        pixels, width, height, pixel_format, palette, method, coverage=coverage, progress=progress
-    )
-    return paint(pixels, pixel_format, palette, labels)
 
 
 def paint(pixels: bytes, pixel_format: str, palette: PurePalette, labels: Sequence[int]) -> bytes:
