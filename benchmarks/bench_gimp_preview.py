@@ -12,7 +12,8 @@ test suite does:
   (the plug-in's defaults: K = 8, lab, Floyd-Steinberg), K = 64, 8, 64, 8, 256, 8, 256, 64 are
   typed one after the other, each only once the previous one's preview was logged (so every
   change starts exactly one update); then "Dithering" is set to None and K = 8, 64, 8, 64, 256,
-  8, 256 follow; then the dialog is cancelled. Afterwards the same computations are repeated
+  8, 256, 8 follow; then twice a change during a computation (K = 256, and 0.4 s after its Tab
+  K = 64, then back to 8); then the dialog is cancelled. Afterwards the same computations are repeated
   outside the dialog with the plug-in's own engine classes, every progress call timed (see
   below: the "tail").
 - ``china_24mp`` (china.jpg upscaled to 6000x4000 with noise, as ``bench_pure_python.py`` and
@@ -63,8 +64,33 @@ ENGINE_VARIABLES = {"numpy-free": {}, "numpy": {"KMQ_ENGINE": "numpy"}}
 #: The issue's limit on a freeze of the dialog per update (at K <= 64 with numpy).
 PAUSE_LIMIT = 0.3
 #: What the helper types after the first preview (K values, or "dither-none"), per image kind.
-FULL_STEPS: list[int | str] = [64, 8, 64, 8, 256, 8, 256, 64, "dither-none", 8, 64, 8, 64, 256, 8, 256]
-LARGE_STEPS: list[int | str] = [64]
+#: A restart step types the first K, then the second one this long after (the first K's
+#: computation under way: it starts 150 ms after the change and takes longer at K = 256).
+RESTART_AFTER = 0.4
+RESTART: dict[str, Any] = {"restart": [256, 64], "after": RESTART_AFTER}
+FULL_STEPS: list[Any] = [
+    64,
+    8,
+    64,
+    8,
+    256,
+    8,
+    256,
+    64,
+    "dither-none",
+    8,
+    64,
+    8,
+    64,
+    256,
+    8,
+    256,
+    8,
+    RESTART,
+    8,
+    RESTART,
+]
+LARGE_STEPS: list[Any] = [64]
 LARGE_MP = 10.0
 #: Seconds the helper waits for one preview, and for the dialog and its first preview.
 STEP_TIMEOUT = 180
@@ -89,7 +115,7 @@ class EngineRun:
     load_after: str = ""
 
 
-def steps_for(image: LoadedImage) -> list[int | str]:
+def steps_for(image: LoadedImage) -> list[Any]:
     return LARGE_STEPS if image.megapixels > LARGE_MP else FULL_STEPS
 
 
@@ -202,11 +228,28 @@ def update_latencies(run: EngineRun, record: dict[str, Any]) -> dict[tuple[str, 
     previews = run.previews
     out: dict[tuple[str, int], list[float]] = {}
     for step in record.get("helper", {}).get("steps", []):
-        if "line" not in step or step["line"] >= len(previews):
+        if "line" not in step or step["line"] >= len(previews) or isinstance(step["step"], dict):
             continue
         entry = previews[step["line"]]
         out.setdefault((entry["dither"], entry["n_colors"]), []).append(step["mtime"] - step["committed"])
     return out
+
+
+def calls_text(replays: list[dict[str, Any]]) -> str:
+    """The number of progress calls per computation in the replays: "n", "min–max" or "–"."""
+    counts = [replay["stage_calls"] for replay in replays]
+    if not counts:
+        return "–"
+    return str(min(counts)) if min(counts) == max(counts) else f"{min(counts)}–{max(counts)}"
+
+
+def where_text(replays: list[dict[str, Any]]) -> str:
+    """The two progress calls (stage and fraction; start and end of the computation) around the
+    longest stretch, the pair seen most often in the replays."""
+    pairs = [
+        " → ".join(replay["longest_gap_between"]) for replay in replays if "longest_gap_between" in replay
+    ]
+    return "–" if not pairs else max(set(pairs), key=pairs.count)
 
 
 def table_lines(runs: dict[str, EngineRun], image_name: str) -> list[str]:
@@ -214,8 +257,9 @@ def table_lines(runs: dict[str, EngineRun], image_name: str) -> list[str]:
     lines = [
         "| engine | dithering | K | updates | computation s (median / max) | longest pause s, plug-in's "
         "measure (median / max) | longest stretch without events incl. tail s, replay (median / max) "
-        "| tail s, replay (median / max) | Tab to preview shown s (median / max) | pause ≤ 0.3 s? |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| tail s, replay (median / max) | progress calls, replay | longest stretch between (replay, "
+        "most often) | Tab to preview shown s (median / max) | pause ≤ 0.3 s? |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for engine in ORDER:
         run = runs.get(engine)
@@ -242,6 +286,7 @@ def table_lines(runs: dict[str, EngineRun], image_name: str) -> list[str]:
             lines.append(
                 f"| {engine} | {dither} | {k} | {len(chosen)} | {spread([e['seconds'] for e in chosen])} "
                 f"| {spread(pauses)} | {spread(gaps)} | {spread([r['tail'] for r in again])} "
+                f"| {calls_text(again)} | {where_text(again)} "
                 f"| {spread(latencies.get((dither, k), []))} | {verdict} |"
             )
     return lines
@@ -274,6 +319,48 @@ def first_preview_lines(runs: dict[str, EngineRun]) -> list[str]:
                 f"| K {entry['n_colors']}, {entry['color_space']}, {entry['dither']}, preview "
                 f"{entry['size'][0]}x{entry['size'][1]} |"
             )
+    return lines
+
+
+def step_text(step: Any) -> str:
+    if isinstance(step, dict):
+        first, second = step["restart"]
+        return f"{first} then {second} {step['after']:g} s later"
+    return str(step)
+
+
+def restart_lines(runs: dict[str, EngineRun]) -> list[str]:
+    """One line per restart step: was the interrupted K's preview logged, and how long until the
+    new K's preview was shown."""
+    lines = []
+    for engine in ORDER:
+        run = runs.get(engine)
+        if run is None:
+            continue
+        for record in run.images:
+            for step in record.get("helper", {}).get("steps", []):
+                if not isinstance(step["step"], dict):
+                    continue
+                first, second = step["step"]["restart"]
+                if "line" not in step:
+                    lines.append(
+                        f"- {engine}, {record['image']}: {step_text(step['step'])}: {step.get('failure')}"
+                    )
+                    continue
+                between = step.get("between", [])
+                restarted = first not in between
+                entry = run.previews[step["line"]]
+                lines.append(
+                    f"- {engine}, {record['image']} ({entry['dither']}): K = {first}, then K = {second} "
+                    f"{step['step']['after']:g} s after its Tab: "
+                    + (
+                        f"no K = {first} preview was logged (the computation restarted)"
+                        if restarted
+                        else f"**a K = {first} preview was logged before K = {second}'s** (not restarted)"
+                    )
+                    + f"; Tab ({second}) to its preview shown {step['mtime'] - step['committed']:.2f} s "
+                    f"(its computation {entry['seconds']:.2f} s)"
+                )
     return lines
 
 
@@ -341,8 +428,8 @@ def odd_lines(runs: dict[str, EngineRun]) -> list[str]:
             extra = [step for step in helper.get("steps", []) if step.get("skipped")]
             for step in extra:
                 lines.append(
-                    f"- {engine}, {record['image']}: after typing {step['step']}, {step['skipped']} other "
-                    "preview(s) were logged before the expected one"
+                    f"- {engine}, {record['image']}: after typing {step_text(step['step'])}, "
+                    f"{step['skipped']} other preview(s) were logged before the expected one"
                 )
             if helper.get("escape"):
                 lines.append(
@@ -406,12 +493,23 @@ def report(
         "size (before the dialog shows) and the 150 ms debounce.",
         "",
         "What was typed (helper, xdotool): after the first preview, "
-        + ", ".join(map(str, FULL_STEPS))
+        + ", ".join(map(step_text, FULL_STEPS))
         + f" on images up to {LARGE_MP:g} MP (dither-none: Alt+D, Home: the Dithering choice None), "
-        + ", ".join(map(str, LARGE_STEPS))
+        + ", ".join(map(step_text, LARGE_STEPS))
         + " on larger ones; each step only after the previous "
         "step's preview was logged; then Cancel (Alt+C). Other settings: the plug-in's defaults "
         "(lab, k-means++, seed 0, max 300 iterations, Floyd-Steinberg until set to None).",
+    ]
+    lines += [
+        "",
+        "## A change during a computation",
+        "",
+        *restart_lines(runs),
+        "",
+        "The restart is checked from the log only: the dialog logs finished previews, so a K = 256 "
+        "line between the two means that its computation ran to the end instead of restarting. "
+        "The new K's latency includes waiting for the running computation's next progress call "
+        "(the change is seen only there).",
     ]
     odd = odd_lines(runs)
     if odd:

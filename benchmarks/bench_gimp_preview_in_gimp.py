@@ -21,6 +21,9 @@ as a user would and records wall-clock times (``time.time()``, the clock this sc
 2. per step: a K is typed into "Number of colors" (Alt+N, Ctrl+A, the digits, Tab to commit it)
    and the helper waits (bounded) for a new log line with that ``n_colors``; ``"dither-none"``
    picks the first "Dithering" choice (Alt+D, Home) and waits for a line with ``dither`` none;
+   ``{"restart": [K1, K2], "after": s}`` types K1, and s seconds later (its computation under
+   way) K2, then waits for K2's line and records the K of any line logged in between (a K1 line
+   means the computation was not restarted);
 3. Cancel (Alt+C; Escape if the dialog is still open 10 s later).
 
 With ``replay``, the preview's computation is then repeated outside the dialog, in this process,
@@ -123,6 +126,15 @@ def run():
         if step == "dither-none":
             xdotool("key", "alt+d", "key", "Home")
             want = lambda entry: entry["dither"] == "none"
+        elif isinstance(step, dict):  # a change while a computation is under way
+            first_k, second_k = step["restart"]
+            xdotool("key", "alt+n", "key", "ctrl+a", "type", str(first_k))
+            xdotool("key", "Tab")
+            time.sleep(step["after"])
+            xdotool("key", "alt+n", "key", "ctrl+a", "type", str(second_k))
+            typed = time.time()
+            xdotool("key", "Tab")
+            want = lambda entry, k=second_k: entry["n_colors"] == k
         else:
             xdotool("key", "alt+n", "key", "ctrl+a", "type", str(step))
             typed = time.time()
@@ -138,6 +150,7 @@ def run():
             save()
             return dialog
         record.update(line=found[0], seen=found[1], mtime=found[2], skipped=found[0] - last - 1)
+        record["between"] = [entry["n_colors"] for entry in lines()[last + 1 : found[0]]]
         out["steps"].append(record)
         save()
         last = found[0]
@@ -273,9 +286,11 @@ class Timeline:
     def __init__(self) -> None:
         self.layer = 0
         self.calls: list[float] = []
+        self.names: list[str] = []
 
     def stage(self, name: str, fraction: float = 0.0) -> None:
         self.calls.append(time.perf_counter())
+        self.names.append(f"{name} {fraction:.2f}")
 
 
 def plugin_namespace(plugin_dir: str) -> dict[str, Any]:
@@ -327,6 +342,8 @@ def replay(image: Any, job: dict[str, Any], previews: list[dict[str, Any]]) -> l
             end = time.perf_counter()
             marks = [start, *progress.calls, end]
             gaps = [later - earlier for earlier, later in zip(marks[:-1], marks[1:], strict=True)]
+            names = ["start", *progress.names, "end"]
+            widest = gaps.index(max(gaps))
             runs.append(
                 {
                     **options,
@@ -338,6 +355,7 @@ def replay(image: Any, job: dict[str, Any], previews: list[dict[str, Any]]) -> l
                     "longest_gap": max(gaps),
                     "longest_gap_without_tail": max(gaps[:-1]) if len(gaps) > 1 else 0.0,
                     "tail": gaps[-1],
+                    "longest_gap_between": [names[widest], names[widest + 1]],
                 }
             )
     return runs
