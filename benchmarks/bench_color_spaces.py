@@ -1,6 +1,6 @@
 """Which colour space gives the least perceived error: our k-means in rgb, lab and oklab.
 
-For each photo of ``bench_speed.IMAGES`` (the small ones) and each K, runs
+For each photo of ``bench_speed.SPEED_IMAGES`` (the small ones) and each K, runs
 ``quantize(image, K, color_space=space, seed=0)`` (no dithering) and reports the mean
 CIEDE2000 difference from the original (``kmeans_quantize.metrics.mean_delta_e_2000``, the
 usual measure of perceived colour difference) and the MSE (0-255 scale, mean over pixels and
@@ -18,7 +18,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from bench_speed import IMAGES, LARGE_NAME
+from benchlib.data import LARGE_NAME, SPEED_IMAGES
 from kmeans_quantize import __version__, quantize
 from kmeans_quantize.metrics import mean_delta_e_2000, mse
 
@@ -31,7 +31,7 @@ def table(ks: list[int]) -> list[str]:
         "| image | K | " + " | ".join(f"{space}: ΔE2000 / MSE" for space in SPACES) + " |",
         "|---|---|" + "---|" * len(SPACES),
     ]
-    for name, load in IMAGES.items():
+    for name, load in SPEED_IMAGES.items():
         if name == LARGE_NAME:
             continue
         image = load()

@@ -5,7 +5,7 @@ The input is scikit-learn's ``china.jpg`` upscaled to ``--size`` x ``--size``
 (:func:`bench_memory.photo_like`). For each K a palette is fitted with
 ``fit_palette(image, K, seed=0)``, put in the tie-break order ``quantize``
 uses (lexicographic), and both the image and the palette are encoded with
-``space.encode(..., "rgb")``. Then, median of ``--repeat`` runs each:
+``clustering_space.RGB.encode``. Then, median of ``--repeat`` runs each:
 
 - ``dither_labels(points, palette_points, active, method, bounds=(0, 255))``
   for "floyd-steinberg" and "ordered" (all pixels active), the time including
@@ -36,10 +36,10 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-from bench_memory import describe_photo_like, photo_like, sample_photo_path
+from benchlib.data import describe_photo_like, photo_like, sample_photo_path
 from kmeans_quantize import __version__, fit_palette
+from kmeans_quantize.clustering_space import RGB
 from kmeans_quantize.dither import DITHER_METHODS, dither_labels
-from kmeans_quantize.space import encode
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     source = np.asarray(Image.open(sample_photo_path("china.jpg")).convert("RGB"))
     image = photo_like(source, args.size, args.size)
     pil_image = Image.fromarray(image)
-    points = encode(image.reshape(-1, 3), np.dtype(np.uint8), "rgb").reshape(image.shape)
+    points = RGB.encode(image.reshape(-1, 3), np.dtype(np.uint8)).reshape(image.shape)
     active = np.ones(image.shape[:2], dtype=bool)
     bounds = (np.zeros(3), np.full(3, 255.0))
 
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"K={k}: fitting the palette", file=sys.stderr)
         colors = fit_palette(image, k, seed=0).colors
         colors = colors[np.lexsort(colors.T[::-1])]
-        palette_points = encode(colors, colors.dtype, "rgb")
+        palette_points = RGB.encode(colors, colors.dtype)
         seconds = {}
         for method in DITHER_METHODS:
             print(f"K={k}: {method}", file=sys.stderr)

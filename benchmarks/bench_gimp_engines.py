@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_memory import count_colors
-from bench_peers import LoadedImage, write_atomic
 from bench_pure_python import IMAGES, LARGE_KS, LARGE_MP, TIME_TARGETS
-from bench_speed import load_average, machine_facts
-from gimp_indexed import TIMEOUT_BASE, mse_by_rows, run_gimp, tail
+from benchlib.data import LoadedImage, count_colors
+from benchlib.gimp import TIMEOUT_BASE, failure, run_gimp
+from benchlib.measure import load_average, machine_facts, mse_by_rows
+from benchlib.report import write_atomic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "gimp"))
 from gimp_harness import ENGINES, NO_NUMPY, RELEASES, Gimp3, find_gimp3, selected_release  # noqa: E402
@@ -212,13 +212,7 @@ def run_engine(gimp3: Gimp3, engine: str, rows: list[RowSpec], timeout: float) -
                     seconds=result.get("seconds"), settings=result.get("settings", {}), error=error
                 )
         if status != 0 or not results.get("done"):
-            how = f"timed out after {timeout:.0f} s" if status is None else f"exited with status {status}"
-            reason = f"GIMP ({gimp3.describe()}) {how}"
-            if "traceback" in results:
-                reason += f"; the in-GIMP script raised:\n{results['traceback']}"
-            elif status == 0:
-                reason += " but the in-GIMP script did not finish"
-            run.failure = f"{reason}\n--- GIMP stderr (tail)\n{tail(space.host / 'gimp.stderr')}"
+            run.failure = failure(gimp3, space, status, timeout, results)
     return run
 
 

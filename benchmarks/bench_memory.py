@@ -17,114 +17,18 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import json
-import math
-import os
 import platform
-import resource
 import shlex
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from benchlib.data import count_colors, describe_photo_like, frame_size, photo_like, sample_photo_path
+from benchlib.measure import LIMIT_BYTES, MB, current_rss, peak_rss
 from kmeans_quantize import quantize
-from numpy.typing import NDArray
 from PIL import Image
-
-#: Limit on the child's total peak resident set, in bytes (1.5 GB, decimal).
-LIMIT_BYTES = 1_500_000_000
-#: Standard deviation of the Gaussian noise added to upscaled photos, in 8-bit steps.
-NOISE_SIGMA = 2.0
-NOISE_SEED = 0
-#: Rows of noise drawn at a time; part of the definition of the image (it fixes the draw order).
-NOISE_BLOCK_ROWS = 256
-#: Aspect ratio (width / height) of the generated image: a 3:2 camera frame.
-ASPECT = 1.5
-MB = 1_000_000
-
-
-def sample_photo_path(name: str) -> Path:
-    """Path of one of scikit-learn's sample photos, found without importing scikit-learn.
-
-    Parameters
-    ----------
-    name : str
-        "china.jpg" or "flower.jpg".
-
-    Returns
-    -------
-    Path
-    """
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("scikit-learn is not installed; it ships the sample photos")
-    return Path(spec.submodule_search_locations[0]) / "datasets" / "images" / name
-
-
-def photo_like(source: NDArray[np.uint8], width: int, height: int) -> NDArray[np.uint8]:
-    """Upscale a photo and add mild noise, deterministically.
-
-    The photo is resized with Pillow's LANCZOS filter, then Gaussian noise
-    (``NOISE_SIGMA``, seed ``NOISE_SEED``) is rounded, added and clipped, block
-    of rows by block of rows so that building a large image needs little more
-    memory than the image itself. The noise gives the upscaled image millions
-    of distinct colours, as a real photo of that size has.
-
-    Parameters
-    ----------
-    source : ndarray of uint8, shape (h, w, 3)
-        The photo to upscale.
-    width, height : int
-        Size of the result in pixels.
-
-    Returns
-    -------
-    ndarray of uint8, shape (height, width, 3)
-    """
-    image = np.array(Image.fromarray(source).resize((width, height), Image.Resampling.LANCZOS))
-    rng = np.random.default_rng(NOISE_SEED)
-    for start in range(0, height, NOISE_BLOCK_ROWS):
-        block = image[start : start + NOISE_BLOCK_ROWS].astype(np.int16)
-        block += np.rint(rng.normal(0.0, NOISE_SIGMA, block.shape)).astype(np.int16)
-        image[start : start + NOISE_BLOCK_ROWS] = np.clip(block, 0, 255)
-    return image
-
-
-def describe_photo_like(source_name: str, width: int, height: int) -> str:
-    """One line saying how :func:`photo_like` made an image."""
-    return (
-        f"{source_name} upscaled to {width}x{height} with Pillow LANCZOS, plus Gaussian noise "
-        f"(sigma {NOISE_SIGMA:g}, numpy default_rng({NOISE_SEED}), rounded and clipped to 0-255)"
-    )
-
-
-def frame_size(megapixels: float) -> tuple[int, int]:
-    """Width and height of a 3:2 frame of about ``megapixels`` million pixels."""
-    width = round(math.sqrt(megapixels * 1e6 * ASPECT))
-    return width, round(width / ASPECT)
-
-
-def current_rss() -> int:
-    """Resident set size of this process now, in bytes (Linux ``/proc/self/statm``)."""
-    with open("/proc/self/statm") as statm:
-        resident_pages = int(statm.read().split()[1])
-    return resident_pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def peak_rss() -> int:
-    """Peak resident set size of this process so far, in bytes (``ru_maxrss``)."""
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return maxrss if sys.platform == "darwin" else maxrss * 1024
-
-
-def count_colors(image: NDArray[np.uint8]) -> int:
-    """Number of distinct RGB colours in an 8-bit image."""
-    flat = image.reshape(-1, 3).astype(np.uint32)
-    packed = (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]
-    return int(np.unique(packed).size)
 
 
 def measure(n_colors: int, megapixels: float) -> dict[str, float | int | str]:

@@ -44,9 +44,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_peers import IMAGES as PEER_IMAGES
-from bench_peers import fetch_package, libimagequant, peer_versions
-from bench_speed import RGBImage, load_average, machine_facts, progress
+from benchlib.data import IMAGES as PEER_IMAGES
+from benchlib.data import RGBImage, fetch_package, progress
+from benchlib.measure import load_average, machine_facts
+from benchlib.peers import libimagequant, peer_versions
 from kmeans_quantize import quantize
 from kmeans_quantize.metrics import mse
 from PIL import Image
@@ -174,7 +175,7 @@ def measure(name: str, image: RGBImage, k: int, repeat: int) -> Row:
 #: (module, attribute, stage): functions timed by the profile, by the name the caller looks up.
 STAGES = (
     ("kmeans_quantize.quantize", "color_histogram", "histogram"),
-    ("kmeans_quantize.quantize", "initial_centers", "seeding, all of it"),
+    ("kmeans_quantize.quantize", "coarse_to_fine_start", "seeding, all of it"),
     ("kmeans_quantize.initialization", "coarsen", "  grids (coarsen)"),
     ("kmeans_quantize.initialization", "_merge_cells", "  grids (coarsen)"),
     ("kmeans_quantize.initialization", "init_kmeans_plusplus", "  k-means++ on the coarsest grid"),

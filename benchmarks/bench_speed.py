@@ -17,54 +17,30 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import importlib
-import math
-import os
-import platform
-import shlex
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import kmeans_quantize
 import numpy as np
-import sklearn
-from bench_memory import count_colors, describe_photo_like, photo_like
+from benchlib.data import (
+    LARGE_NAME,
+    LARGE_SIZE,
+    SPEED_IMAGES,
+    RGBImage,
+    count_colors,
+    describe_photo_like,
+    progress,
+)
+from benchlib.measure import load_average, machine_facts, psnr
+from benchlib.peers import Quantizer
 from kmeans_quantize import quantize
-from numpy.typing import NDArray
 from sklearn.cluster import KMeans
-from sklearn.datasets import load_sample_image
-from threadpoolctl import threadpool_info
 
 SEED = 0
-LARGE_NAME = "china_12mp"
-LARGE_SIZE = (4240, 2832)
 #: On images above ``--skip-sklearn-above-mp`` megapixels, scikit-learn runs only for K up to this.
 LARGE_IMAGE_SKLEARN_MAX_K = 64
-
-RGBImage = NDArray[np.uint8]
-Quantizer = Callable[[RGBImage, int], RGBImage]
-
-
-def _skimage_photo(name: str) -> Callable[[], RGBImage]:
-    def load() -> RGBImage:
-        return getattr(importlib.import_module("skimage.data"), name)()
-
-    return load
-
-
-IMAGES: dict[str, Callable[[], RGBImage]] = {
-    "china.jpg": lambda: load_sample_image("china.jpg"),
-    "flower.jpg": lambda: load_sample_image("flower.jpg"),
-    "astronaut": _skimage_photo("astronaut"),
-    "coffee": _skimage_photo("coffee"),
-    "chelsea": _skimage_photo("chelsea"),
-    "rocket": _skimage_photo("rocket"),
-    LARGE_NAME: lambda: photo_like(load_sample_image("china.jpg"), *LARGE_SIZE),
-}
 
 
 @dataclass
@@ -115,11 +91,6 @@ def mse(original: RGBImage, quantized: RGBImage) -> float:
     """Mean over pixels and channels of the squared error, 0-255 scale."""
     diff = original.astype(np.float64) - quantized.astype(np.float64)
     return float(np.mean(diff * diff))
-
-
-def psnr(error: float) -> float:
-    """PSNR in dB for a per-channel MSE on the 0-255 scale."""
-    return math.inf if error == 0 else 10 * math.log10(255**2 / error)
 
 
 def measure(peers: dict[str, Quantizer], image: RGBImage, k: int, repeat: int) -> dict[str, Outcome]:
@@ -205,10 +176,6 @@ def warm_up() -> None:
     sklearn_full(tiny, 4)
 
 
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def _cell_seconds(outcome: Outcome) -> str:
     if outcome.skipped:
         return "skipped"
@@ -257,47 +224,6 @@ def summarize(rows: list[Row], ks: list[int]) -> list[str]:
     return lines
 
 
-def machine_facts(load_at_start: str) -> list[str]:
-    """Markdown list lines describing this machine, its load and the software versions."""
-    blas = [
-        f"{lib['internal_api']} {lib.get('version')} ({lib['num_threads']} threads, "
-        f"{lib.get('architecture')}, {Path(lib['filepath']).name})"
-        for lib in threadpool_info()
-        if lib["user_api"] == "blas"
-    ]
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return [
-        f"- CPU: {cpu_model()}; {os.cpu_count()} logical cores, {usable} usable by this process",
-        f"- Python {platform.python_version()} on {platform.platform()}",
-        f"- numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
-        f"kmeans-quantize {kmeans_quantize.__version__}",
-        f"- BLAS (threadpoolctl): {'; '.join(blas) or 'none found'}",
-        f"- load average (1/5/15 min) at start: {load_at_start}; at end: {load_average()} "
-        "(other processes competing for the cores slow the two methods unequally)",
-        f"- command: `{shlex.join(sys.orig_argv)}`",
-    ]
-
-
-def load_average() -> str:
-    """The 1, 5 and 15 minute load averages, or "n/a" where the OS has none."""
-    try:
-        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
-    except (AttributeError, OSError):
-        return "n/a"
-
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo, or what ``platform`` knows."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def header(repeat: int, sklearn_above_mp: float, names: list[str], load_at_start: str) -> list[str]:
     """Title, machine facts and conventions, as Markdown lines."""
     lines = ["# kmeans-quantize vs scikit-learn KMeans (full data)", "", *machine_facts(load_at_start), ""]
@@ -321,7 +247,7 @@ def header(repeat: int, sklearn_above_mp: float, names: list[str], load_at_start
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Time kmeans_quantize.quantize against scikit-learn KMeans.")
     parser.add_argument(
-        "--images", nargs="+", choices=list(IMAGES), default=list(IMAGES), help="images to run"
+        "--images", nargs="+", choices=list(SPEED_IMAGES), default=list(SPEED_IMAGES), help="images to run"
     )
     parser.add_argument(
         "-k", nargs="+", type=int, default=[16, 64, 256], help="palette sizes (default 16 64 256)"
@@ -353,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     for name in args.images:
         try:
-            image = IMAGES[name]()
+            image = SPEED_IMAGES[name]()
         except Exception as exc:  # an image that cannot be loaded is skipped
             notes.append(f"- {name}: skipped, could not be loaded ({type(exc).__name__}: {exc})")
             continue

@@ -1,18 +1,7 @@
-"""GIMP 3's Image > Mode > Indexed ("optimum palette", no dithering) as a benchmark peer.
+"""Self-check of the GIMP 3 peer (:func:`benchlib.gimp.gimp_indexed`): GIMP's Image > Mode >
+Indexed on a few images and K, its times and MSE.
 
-:func:`gimp_indexed` starts GIMP 3 once (headless, through ``tests/gimp/gimp_harness.py``: the
-host's ``gimp-console-3.0`` or the cached Debian 13 root) and, inside it, runs
-``gimp_indexed_in_gimp.py`` on every image and K:
-``image.convert_indexed(Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, K, False,
-True, "")`` on a fresh ``image.duplicate()`` of the RGB image, ``repeat`` times, timing only that
-call with ``time.perf_counter`` inside GIMP. The last conversion is turned back into RGB
-(``image.convert_rgb()``) and its pixels are returned.
-
-GIMP runs with its defaults: as many threads as cores (``num-processors``) and a tile cache of
-half the physical memory (``tile-cache-size``), which holds several 24 MP images without touching
-GIMP's swap file, so no gimprc is written. Both values are reported in ``details``.
-
-Run from the repository root for a self-check (scikit-learn's china.jpg, K = 16 and 64)::
+Run from the repository root (scikit-learn's china.jpg, K = 16 and 64 by default)::
 
     python benchmarks/gimp_indexed.py
     python benchmarks/gimp_indexed.py --images china.jpg flower.jpg china_12mp -k 16 64 256 --repeat 3
@@ -21,204 +10,14 @@ Run from the repository root for a self-check (scikit-learn's china.jpg, K = 16 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-IN_GIMP = HERE / "gimp_indexed_in_gimp.py"
-sys.path.insert(0, str(REPO / "tests" / "gimp"))
-
-from gimp_harness import Gimp3, Workspace, find_gimp3  # noqa: E402
-
-#: Seconds allowed for starting and stopping GIMP, and per megapixel per conversion (GIMP 3.0.4
-#: converts a 12 MP photo in about 5 s on 2 cores here; the allowance is generous).
-TIMEOUT_BASE = 300.0
-TIMEOUT_PER_MEGAPIXEL = 10.0
-#: Characters of GIMP's stderr quoted in a failure reason.
-STDERR_TAIL = 3000
-
-Result = dict[tuple[str, int], tuple[np.ndarray, list[float]]]
-
-
-def tail(path: Path, size: int = STDERR_TAIL) -> str:
-    """The last ``size`` characters of a text file ("" if it is missing).
-
-    Parameters
-    ----------
-    path : Path
-        The file (GIMP's captured stderr, say).
-    size : int, optional
-        How many characters to keep (default :data:`STDERR_TAIL`).
-
-    Returns
-    -------
-    str
-    """
-    try:
-        with path.open("rb") as file:
-            file.seek(0, os.SEEK_END)
-            file.seek(max(0, file.tell() - size))
-            return file.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def _default_timeout(images: dict[str, np.ndarray], ks: list[int], repeat: int) -> float:
-    megapixels = sum(image.shape[0] * image.shape[1] for image in images.values()) / 1e6
-    return TIMEOUT_BASE + TIMEOUT_PER_MEGAPIXEL * megapixels * len(ks) * (repeat + 1)
-
-
-def run_gimp(
-    gimp3: Gimp3, space: Workspace, script: str, env: dict[str, str], timeout: float
-) -> tuple[int | None, float]:
-    """Run a Python file in GIMP's python-fu-eval, headless, and wait for it.
-
-    GIMP's stdout and stderr go to ``gimp.stdout`` and ``gimp.stderr`` in the workspace. On
-    timeout the whole process group that was started (GIMP and its plug-ins) is killed.
-
-    Parameters
-    ----------
-    gimp3 : Gimp3
-        How to start GIMP (from :func:`gimp_harness.find_gimp3`).
-    space : Workspace
-        The workspace GIMP runs in (from :meth:`Gimp3.workspace`).
-    script : str
-        The file to run, a path inside the workspace as GIMP sees it (``space.path(name)``).
-    env : dict of str to str
-        Extra environment variables for GIMP (and so for every plug-in it starts).
-    timeout : float
-        Seconds to wait before killing GIMP.
-
-    Returns
-    -------
-    tuple of (int or None, float)
-        GIMP's exit status (None on timeout) and the wall seconds of the run.
-    """
-    command = gimp3.batch_command(space, script, env)
-    start = time.perf_counter()
-    with (space.host / "gimp.stdout").open("wb") as out, (space.host / "gimp.stderr").open("wb") as err:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
-        )
-        try:
-            status: int | None = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # GIMP and its plug-ins: the group we started
-            process.wait()
-            status = None
-    return status, time.perf_counter() - start
-
-
-def gimp_indexed(
-    images: dict[str, np.ndarray],
-    ks: list[int],
-    repeat: int,
-    *,
-    details: dict[str, Any] | None = None,
-    timeout: float | None = None,
-) -> Result | str:
-    """Quantize every image to every K with GIMP 3's Indexed mode, timed inside GIMP.
-
-    One GIMP start does all the work. For each image and K, GIMP converts a fresh duplicate of
-    the RGB image ``repeat`` times with the optimum (generated) palette of K colours, no
-    dithering, no alpha dithering and "remove unused colours" (which GIMP ignores for a
-    generated palette, whose colours are all used); only the ``convert_indexed`` call is timed.
-    The last result is converted back to RGB and returned.
-
-    Parameters
-    ----------
-    images : dict of str to ndarray of uint8, shape (H, W, 3)
-        The RGB images, by name.
-    ks : list of int
-        Palette sizes, each 1 to 256 (what GIMP 3.0 accepts; 0 or 257 makes it fail).
-    repeat : int
-        Conversions per image and K (at least 1).
-    details : dict, optional
-        If given, filled with what the run found: ``"gimp"`` (how GIMP ran), ``"facts"`` (GIMP
-        version, thread count, gimprc tile cache size, ...), ``"palette_colors"`` (per
-        (name, K): colours in GIMP's palette), ``"core_peak_rss_bytes"`` and
-        ``"plugin_peak_rss_bytes"`` (peak resident memory of GIMP's core process and of the
-        plug-in process that fed it the images), ``"wall_seconds"`` (the whole GIMP run).
-    timeout : float, optional
-        Seconds allowed for the whole GIMP run; by default 300 s plus 10 s per megapixel per
-        conversion (with one extra conversion per K for loading and reading).
-
-    Returns
-    -------
-    dict or str
-        ``{(name, K): (quantized uint8 (H, W, 3) image, [seconds of each conversion])}``; or a
-        string saying why GIMP 3 could not run, or how its run failed (with the tail of its
-        stderr).
-
-    Raises
-    ------
-    ValueError
-        If an image is not uint8 RGB, a K is outside 1..256 or ``repeat`` is below 1.
-    """
-    for name, image in images.items():
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"image {name!r}: expected uint8 (H, W, 3), got {image.dtype} {image.shape}")
-    if any(not 1 <= k <= 256 for k in ks):
-        raise ValueError(f"every K must be 1..256 (GIMP's limits), got {ks}")
-    if repeat < 1:
-        raise ValueError(f"repeat must be at least 1, got {repeat}")
-    gimp3 = find_gimp3()
-    if isinstance(gimp3, str):
-        return f"GIMP 3 cannot run here: {gimp3}"
-    if timeout is None:
-        timeout = _default_timeout(images, ks, repeat)
-    names = list(images)
-    with gimp3.workspace() as space:
-        (space.host / "in").mkdir()
-        (space.host / "out").mkdir()
-        entries = []
-        for number, name in enumerate(names):
-            np.save(space.host / "in" / f"{number}.npy", np.ascontiguousarray(images[name]))
-            entries.append({"name": name, "file": f"in/{number}.npy"})
-        job = {"images": entries, "ks": [int(k) for k in ks], "repeat": int(repeat)}
-        (space.host / "job.json").write_text(json.dumps(job, indent=1))
-        shutil.copy(IN_GIMP, space.host / IN_GIMP.name)
-
-        env = {"KMQ_GIMP_BENCH_DIR": space.inside}
-        status, wall = run_gimp(gimp3, space, space.path(IN_GIMP.name), env, timeout)
-        results_file = space.host / "results.json"
-        results = json.loads(results_file.read_text()) if results_file.exists() else {}
-        if status != 0 or not results.get("done"):
-            how = f"timed out after {timeout:.0f} s" if status is None else f"exited with status {status}"
-            reason = f"GIMP 3 ({gimp3.describe()}) {how}"
-            if "traceback" in results:
-                reason += f"; the in-GIMP script raised:\n{results['traceback']}"
-            elif status == 0:
-                reason += " but the in-GIMP script did not finish"
-            return f"{reason}\n--- GIMP stderr (tail)\n{tail(space.host / 'gimp.stderr')}"
-
-        output: Result = {}
-        palette_colors: dict[tuple[str, int], int] = {}
-        for run in results["runs"]:
-            key = (names[run["image"]], run["k"])
-            output[key] = (np.load(space.host / run["file"]), [float(s) for s in run["seconds"]])
-            palette_colors[key] = run["palette_colors"]
-    if details is not None:
-        details.update(
-            gimp=gimp3.describe(),
-            facts=results["facts"],
-            palette_colors=palette_colors,
-            core_peak_rss_bytes=results.get("core_peak_rss_bytes"),
-            plugin_peak_rss_bytes=results.get("plugin_peak_rss_bytes"),
-            wall_seconds=wall,
-        )
-    return output
+from benchlib.data import LARGE_SIZE, photo_like
+from benchlib.gimp import gimp_indexed
+from benchlib.measure import mse_by_rows
 
 
 def _load_image(name: str) -> np.ndarray:
@@ -226,33 +25,8 @@ def _load_image(name: str) -> np.ndarray:
     from sklearn.datasets import load_sample_image
 
     if name == "china_12mp":
-        from bench_memory import photo_like
-
-        return photo_like(load_sample_image("china.jpg"), 4240, 2832)
+        return photo_like(load_sample_image("china.jpg"), *LARGE_SIZE)
     return np.asarray(load_sample_image(name))
-
-
-def mse_by_rows(original: np.ndarray, quantized: np.ndarray) -> float:
-    """Mean squared error over pixels and channels, on the 0-255 scale, with little memory.
-
-    The squared differences are summed 512 rows at a time, so that a 24 MP image needs a few
-    megabytes beside its two uint8 copies (``kmeans_quantize.metrics.mse`` converts whole images
-    to float64).
-
-    Parameters
-    ----------
-    original, quantized : ndarray of uint8, shape (H, W, C)
-        The images to compare.
-
-    Returns
-    -------
-    float
-    """
-    total = 0.0
-    for start in range(0, original.shape[0], 512):  # row blocks: little memory on big images
-        difference = original[start : start + 512].astype(np.int32) - quantized[start : start + 512]
-        total += float(np.square(difference).sum())
-    return total / original.size
 
 
 def main(argv: list[str] | None = None) -> int:

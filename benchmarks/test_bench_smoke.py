@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench_peers import SMOKE_METHODS
+from benchlib.peers import SMOKE_METHODS
 from PIL import Image
 
 SCRIPT = Path(__file__).resolve().parent / "bench_peers.py"

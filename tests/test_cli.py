@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from images import photo
 from kmeans_quantize import quantize
 from PIL import Image
 
@@ -22,15 +23,6 @@ def run_cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         timeout=120,
     )
-
-
-def photo(height: int = 24, width: int = 32, seed: int = 0) -> np.ndarray:
-    """An RGB uint8 gradient with noise: hundreds of distinct colours."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    unit = np.stack([x / (width - 1), y / (height - 1), (x + y) / (width + height - 2)], axis=-1)
-    unit = np.clip(unit + rng.normal(0.0, 0.05, unit.shape), 0.0, 1.0)
-    return np.rint(unit * 255).astype(np.uint8)
 
 
 def write_png(path: Path, pixels: np.ndarray) -> Path:

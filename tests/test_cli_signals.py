@@ -10,22 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
+from images import gradient
 from PIL import Image
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 #: Every wait in these tests is bounded by this many seconds.
 BOUND = 60.0
-
-
-def gradient(height: int, width: int) -> np.ndarray:
-    """A smooth RGB image: quick to fit, and with ordered dithering slow to compress as PNG, so
-    that writing its output takes long enough to be caught in the act."""
-    y, x = np.mgrid[0:height, 0:width]
-    unit = np.stack([x / (width - 1), y / (height - 1), (x + y) / (width + height - 2)], axis=-1)
-    return np.rint(unit * 255).astype(np.uint8)
 
 
 def start(*args: str | Path, cwd: Path) -> subprocess.Popen[bytes]:

@@ -1,7 +1,7 @@
 """Dithering: exact agreement with plain per-pixel references, and what dithering is for.
 
 The references below walk the image pixel by pixel with Python floats (IEEE
-float64, like numpy) and the same arithmetic order as the specification, so
+float64, like numpy) and the same arithmetic order as the module docstring of kmeans_quantize.dither, so
 the vectorised implementation must match them label for label.
 """
 
@@ -11,8 +11,10 @@ import math
 
 import numpy as np
 import pytest
-from kmeans_quantize import dither
-from kmeans_quantize.dither import DITHER_METHODS, _nearest_all, _Search, bayer_thresholds, dither_labels
+from images import smooth_image
+from kmeans_quantize import nearest as nearest_module
+from kmeans_quantize.dither import DITHER_METHODS, bayer_thresholds, dither_labels
+from kmeans_quantize.nearest import GridSearch, nearest
 
 # Bayer's 8x8 index matrix as usually printed (not built the way the module builds it).
 BAYER = np.array(
@@ -101,15 +103,6 @@ def reference_ordered(
     return labels
 
 
-def smooth_image(rng: np.random.Generator, height: int, width: int, depth: int, integer: bool) -> np.ndarray:
-    """A photo-like field in [0, 255]: random walks along both axes plus a little noise."""
-    walk = np.cumsum(rng.normal(0, 6, (height, width, depth)), axis=1) + np.cumsum(
-        rng.normal(0, 6, (height, 1, depth)), axis=0
-    )
-    image = np.clip(rng.uniform(60, 190, depth) + walk + rng.normal(0, 2, walk.shape), 0, 255)
-    return np.rint(image) if integer else image
-
-
 def random_palette(rng: np.random.Generator, k: int, depth: int, integer: bool) -> np.ndarray:
     colors = rng.uniform(0, 255, (k, depth))
     if integer:
@@ -195,49 +188,14 @@ def test_floyd_steinberg_thin_images(shape: tuple[int, int]) -> None:
 def test_grid_is_used_by_the_reference_cases() -> None:
     """The exactness cases above go through the candidate grid, not only the full search."""
     points, palette, _, _ = case_inputs(3, 64, False, False)
-    search = _Search.over(palette, points.min(axis=(0, 1)), points.max(axis=(0, 1)), 30.0)
+    search = GridSearch.over(palette, points.min(axis=(0, 1)), points.max(axis=(0, 1)), 30.0)
     assert search.grid is not None
-
-
-@pytest.mark.parametrize("depth", [1, 3])
-@pytest.mark.parametrize("max_pairs", [1 << 19, 1 << 9])
-def test_grid_search_equals_full_search(depth: int, max_pairs: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Adversarial points: exact ties, duplicates, cell edges, points outside the grid.
-
-    A small ``_MAX_PAIRS`` forces several coarse-to-fine levels, built in many groups.
-    """
-    monkeypatch.setattr(dither, "_MAX_PAIRS", max_pairs)
-    rng = np.random.default_rng(depth)
-    palette = rng.integers(0, 64, (200, depth)).astype(np.float64)
-    palette[150:] = palette[:50]
-    low, high = np.zeros(depth), np.full(depth, 63.0)
-    search = _Search.over(palette, low, high, 6.0)
-    assert search.grid is not None
-    grid = search.grid
-    edges = grid.origin + rng.integers(0, 40, (500, depth)) / grid.inv_width
-    pairs = rng.integers(0, 200, (2000, 2))
-    midpoints = (palette[pairs[:, 0]] + palette[pairs[:, 1]]) / 2
-    points = np.concatenate(
-        [
-            rng.integers(0, 64, (3000, depth)).astype(np.float64),
-            midpoints,
-            edges,
-            rng.uniform(-40, 100, (1000, depth)),
-        ]
-    )
-    # The reference rule, vectorised: channel by channel in order, first minimum.
-    sq = (points[:, None, 0] - palette[None, :, 0]) ** 2
-    for channel in range(1, depth):
-        sq += (points[:, None, channel] - palette[None, :, channel]) ** 2
-    expected = sq.argmin(axis=1)
-    np.testing.assert_array_equal(search(points), expected)
-    np.testing.assert_array_equal(_nearest_all(points, palette), expected)
 
 
 @pytest.mark.parametrize("method", DITHER_METHODS)
 def test_tiny_chunks(method: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Searches split into many chunks (as with a large palette) give the same labels."""
-    monkeypatch.setattr(dither, "CHUNK_ELEMENTS", 40)
+    monkeypatch.setattr(nearest_module, "CHUNK_ELEMENTS", 40)
     points, palette, active, bounds = case_inputs(3, 64, True, True)
     reference = reference_floyd_steinberg if method == "floyd-steinberg" else reference_ordered
     np.testing.assert_array_equal(
@@ -282,7 +240,7 @@ def test_floyd_steinberg_keeps_the_mean_colour(depth: int) -> None:
     palette = np.repeat(np.array([[0.0], [85.0], [170.0], [255.0]]), depth, axis=1)
     active = np.ones((60, 200), dtype=bool)
     dithered = palette[dither_labels(points, palette, active, "floyd-steinberg")][..., 0]
-    plain = palette[_nearest_all(points.reshape(-1, depth), palette)].reshape(60, 200, depth)[..., 0]
+    plain = palette[nearest(points.reshape(-1, depth), palette)].reshape(60, 200, depth)[..., 0]
     # Means over blocks of 10 columns (the error spreads rightwards and down, not across the ramp).
     blocks = ramp.reshape(20, 10).mean(axis=1)
     dithered_error = np.abs(dithered.reshape(60, 20, 10).mean(axis=(0, 2)) - blocks).mean()

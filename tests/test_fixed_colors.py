@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from images import two_tone
 from kmeans_quantize import Palette, apply_palette, fit_palette, quantize
-
-
-def two_tone(seed: int = 0) -> np.ndarray:
-    """Left half dark blue-ish, right half light orange-ish, with noise."""
-    rng = np.random.default_rng(seed)
-    image = np.empty((40, 60, 3))
-    image[:, :30] = (30, 40, 90)
-    image[:, 30:] = (230, 180, 120)
-    image += rng.normal(0, 6, image.shape)
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
 def rows(colors: np.ndarray) -> set[tuple[int, ...]]:

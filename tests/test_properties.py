@@ -1,4 +1,4 @@
-"""Behaviour 9: properties that hold for any image, checked with hypothesis.
+"""Properties of quantize that hold for any image, checked with hypothesis.
 
 Images are 1..12 x 1..12, gray (H, W) or with 1, 2, 3 or 4 channels, in each supported
 dtype; their values are either anything in range or drawn from a few values (so that

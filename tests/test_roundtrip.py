@@ -1,4 +1,4 @@
-"""Behaviours 2 and 5: every layout and dtype goes through unchanged in form.
+"""Every layout and dtype goes through quantize, fit_palette and apply_palette unchanged in form.
 
 Layouts: gray (H, W), gray (H, W, 1), gray + alpha, RGB, RGBA; dtypes uint8, uint16,
 float32, float64. Images are small synthetic gradients with noise, a flat patch (so pixel
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from kmeans_quantize import Palette, QuantizeResult, apply_palette, colorspace, fit_palette, quantize, space
+from kmeans_quantize import Palette, QuantizeResult, apply_palette, colorspace, fit_palette, quantize
+from kmeans_quantize.clustering_space import ColorSpace
 
 DTYPES = [np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64)]
 LAYOUTS = ["gray", "gray1", "gray_alpha", "rgb", "rgba"]
@@ -320,11 +321,12 @@ def test_few_colours_returned_exactly(layout, dtype, color_space, n_colors) -> N
 def nearest_choices(rows: np.ndarray, palette: Palette) -> np.ndarray:
     """Boolean (N, len(palette)): which palette colours are nearest to each row (ties kept).
 
-    Distances are measured in ``palette.color_space`` through ``space.encode`` (tested in
-    test_colorspace.py); colours within rounding of the minimum all count as nearest.
+    Distances are measured in ``palette.color_space`` through its encoding (tested in
+    test_clustering_space.py); colours within rounding of the minimum all count as nearest.
     """
-    points = space.encode(rows, rows.dtype, palette.color_space)
-    centres = space.encode(palette.colors, palette.colors.dtype, palette.color_space)
+    space = ColorSpace.named(palette.color_space)
+    points = space.encode(rows, rows.dtype)
+    centres = space.encode(palette.colors, palette.colors.dtype)
     dist = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=-1)
     best = dist.min(axis=1, keepdims=True)
     return dist <= best * (1 + 1e-9) + 1e-9

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from images import two_tone
 from kmeans_quantize import fit_palette
-from test_fixed_colors import two_tone  # the same two-tone test image
 
 
 def test_one_palette_for_a_list_of_images_is_the_palette_of_all_their_pixels() -> None:

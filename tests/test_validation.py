@@ -1,4 +1,4 @@
-"""Behaviour 7: bad input is refused with a ValueError or TypeError a user understands.
+"""Bad input to the public functions is refused with a ValueError or TypeError a user understands.
 
 Every case also checks that no argument was modified by the failed call.
 """

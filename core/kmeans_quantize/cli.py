@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
@@ -29,6 +29,8 @@ from typing import Any, BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
+from .choices import Dither, Init
+from .clustering_space import ColorSpaceName
 from .files import remove_temporaries
 from .imagefile import (
     DEFAULT_MAX_PIXELS,
@@ -41,11 +43,12 @@ from .imagefile import (
     write_indexed,
 )
 from .metrics import mean_delta_e_2000, mse, psnr
+from .options import MAX_COLORS, Options
 from .palette import Palette, gray_colors
-from .palette_io import SUFFIX_FORMATS, load_palette, save_palette
-from .pixels import from_unit, prepare_pixels, to_unit
-from .quantize import DITHERS, MAX_COLORS, fit_palette, quantize, remap
-from .space import COLOR_SPACES
+from .palette_files import SUFFIX_FORMATS, SWATCH_SIZE
+from .palette_io import load_palette, save_palette
+from .pixels import convert, prepare_pixels
+from .quantize import QuantizeResult, fit_palette_with_options, quantize_with_options, remap
 
 #: File suffixes --palette-out can write.
 PALETTE_SUFFIXES = tuple(SUFFIX_FORMATS)
@@ -55,8 +58,8 @@ STDIO = Path("-")
 DEFAULT_COLORS = 8
 #: The most colours an indexed image (and so a GIF) holds, transparent entry included.
 INDEXED_ENTRIES = 256
-#: The most colours a --palette-out .png swatch strip shows (palette_io.render_swatch).
-SWATCH_COLORS = 512
+#: The most colours a --palette-out .png swatch strip shows: one pixel column each at least.
+SWATCH_COLORS = SWATCH_SIZE[0]
 
 
 class UserError(Exception):
@@ -72,12 +75,25 @@ class Interrupted(Exception):
 
 
 @dataclass(frozen=True)
+class Settings:
+    """What a worker process needs of the command line, checked."""
+
+    options: Options  # with --palette-in, only its dither is used: there is no fit
+    format: str | None  # --format
+    indexed: bool  # --indexed
+    max_pixels: int  # --max-megapixels, in pixels
+    force: bool
+    palette_out: Path | None
+    report: bool
+
+
+@dataclass(frozen=True)
 class Job:
     """One image to process, with everything a worker process needs."""
 
     source: Path  # STDIO: standard input, whose bytes are in ``data``
     target: Path  # STDIO: standard output (the worker returns the bytes)
-    args: argparse.Namespace
+    settings: Settings
     palette: Palette | None  # given (--palette-in) or shared; None: fit one per image
     fixed: NDArray[np.uint8] | None
     data: bytes | None = None
@@ -93,12 +109,12 @@ class Job:
     @property
     def format(self) -> str | None:
         """The --format for standard output (PNG by default); files take theirs from the suffix."""
-        return (self.args.format or "png") if self.target == STDIO else None
+        return (self.settings.format or "png") if self.target == STDIO else None
 
     @property
     def indexed(self) -> bool:
         """Written as a palette image: asked for with --indexed, or GIF, which holds nothing else."""
-        return bool(self.args.indexed) or _format_of(self) == "GIF"
+        return self.settings.indexed or _format_of(self) == "GIF"
 
 
 @dataclass(frozen=True)
@@ -133,11 +149,11 @@ def _parser() -> argparse.ArgumentParser:
         "--format", metavar="FMT", help="format written to standard output: png (default), gif, jpg, ..."
     )
     parser.add_argument(
-        "--color-space", choices=COLOR_SPACES, default="rgb", help="space to cluster in (rgb)"
+        "--color-space", choices=ColorSpaceName.names(), default="rgb", help="space to cluster in (rgb)"
     )
-    parser.add_argument("--dither", choices=DITHERS, default="none", help="dithering (none)")
+    parser.add_argument("--dither", choices=Dither.names(), default="none", help="dithering (none)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0: repeatable results)")
-    parser.add_argument("--init", choices=("k-means++", "random"), default="k-means++")
+    parser.add_argument("--init", choices=Init.names(), default="k-means++")
     parser.add_argument("--max-iter", type=int, default=300, metavar="N")
     parser.add_argument(
         "--shared-palette", action="store_true", help="fit one palette over all inputs, then apply it to each"
@@ -203,7 +219,7 @@ def _in_dtype(colors: NDArray[np.uint8], like: NDArray[Any], source: str) -> NDA
             colors = gray_colors(colors, "--fixed-colors")
         except ValueError as error:
             raise UserError(f"{source}: {error}") from None
-    return from_unit(to_unit(colors, colors.dtype), like.dtype)
+    return convert(colors, like.dtype)
 
 
 def _format_of(job: Job) -> str:
@@ -233,10 +249,10 @@ def _check_target(job: Job, n_colors: int) -> None:
         if os.path.isdir(job.target):
             raise UserError(f"{job.target}: is a folder; -o takes a file name (--out-dir takes a folder)")
     fmt = _format_of(job)
-    if job.args.indexed and fmt not in INDEXED_FORMATS:
+    if job.settings.indexed and fmt not in INDEXED_FORMATS:
         raise UserError(f"{job.target_name}: --indexed writes PNG or GIF files, not {fmt}")
     if job.indexed and n_colors > INDEXED_ENTRIES:
-        holder = "--indexed" if job.args.indexed else f"{job.target_name}: GIF"
+        holder = "--indexed" if job.settings.indexed else f"{job.target_name}: GIF"
         advice = (
             f"the --palette-in palette has {n_colors}"
             if job.palette is not None
@@ -253,7 +269,7 @@ def _check_room(job: Job, alpha: NDArray[Any] | None, n_colors: int) -> None:
     try:
         check_indexable(alpha, job.target_name)
     except ImageFileError:
-        if job.args.indexed:
+        if job.settings.indexed:
             raise
         raise UserError(
             f"{job.target_name}: GIF cannot store partial transparency (only fully transparent or "
@@ -266,13 +282,28 @@ def _check_room(job: Job, alpha: NDArray[Any] | None, n_colors: int) -> None:
         )
 
 
-def _fit_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The k-means keywords the command line passes to quantize and fit_palette alike."""
-    return {"color_space": args.color_space, "init": args.init, "max_iter": args.max_iter, "seed": args.seed}
+def _settings(args: argparse.Namespace, n_colors: int) -> Settings:
+    """The checked options of a run, for its workers (``n_colors``: -k or its default)."""
+    options = Options.from_keywords(
+        n_colors,
+        color_space=args.color_space,
+        init=args.init,
+        max_iter=args.max_iter,
+        seed=args.seed,
+        dither=args.dither,
+    )
+    return Settings(
+        options=options,
+        format=args.format,
+        indexed=args.indexed,
+        max_pixels=round(args.max_megapixels * 1e6),
+        force=args.force,
+        palette_out=args.palette_out,
+        report=args.report,
+    )
 
 
-def _read(source: Path, data: bytes | None, args: argparse.Namespace) -> NDArray[Any]:
-    max_pixels = round(args.max_megapixels * 1e6)
+def _read(source: Path, data: bytes | None, max_pixels: int) -> NDArray[Any]:
     if data is not None:
         return read_image(io.BytesIO(data), max_pixels=max_pixels, name="<stdin>")
     return read_image(source, max_pixels=max_pixels)
@@ -281,38 +312,35 @@ def _read(source: Path, data: bytes | None, args: argparse.Namespace) -> NDArray
 def _process(job: Job) -> Outcome:
     """Read, quantize and write one image (runs in a worker process)."""
     started = time.perf_counter()
-    args = job.args
+    settings = job.settings
     try:
-        if job.target != STDIO and os.path.exists(job.target) and not args.force:
+        if job.target != STDIO and os.path.exists(job.target) and not settings.force:
             raise UserError(f"{job.target}: already exists (use --force to overwrite)")
-        pixels = _read(job.source, job.data, args)
+        pixels = _read(job.source, job.data, settings.max_pixels)
         data = prepare_pixels(pixels)
         if job.palette is None and not data.selected.any():
             raise UserError(
                 f"{job.source_name}: every pixel is fully transparent; there is nothing to quantize"
             )
-        n_colors = len(job.palette) if job.palette is not None else args.colors
+        n_colors = len(job.palette) if job.palette is not None else settings.options.n_colors
         _check_room(job, data.alpha, n_colors)  # before the work, not after it
         if job.palette is not None:
-            image, labels = remap(pixels, job.palette, dither=args.dither)
-            palette, n_iter = job.palette, 0
+            image, labels = remap(pixels, job.palette, dither=settings.options.dither)
+            result = QuantizeResult(image, job.palette, labels, inertia=0.0, n_iter=0, converged=True)
         else:
             fixed = None if job.fixed is None else _in_dtype(job.fixed, pixels, job.source_name)
-            result = quantize(
-                pixels, args.colors, fixed_colors=fixed, dither=args.dither, **_fit_options(args)
-            )
-            image, palette, n_iter, labels = result.image, result.palette, result.n_iter, result.labels
+            result = quantize_with_options(pixels, replace(settings.options, fixed_colors=fixed))
         stream = io.BytesIO() if job.target == STDIO else None
         destination: Path | BinaryIO = job.target if stream is None else stream
         if job.indexed:
-            alpha = None if data.alpha is None else data.alpha.reshape(labels.shape)
-            write_indexed(labels, palette, alpha, destination, job.format)
+            alpha = None if data.alpha is None else data.alpha.reshape(result.labels.shape)
+            write_indexed(result.labels, result.palette, alpha, destination, job.format)
         else:
-            write_image(image, destination, job.format)
-        if args.palette_out is not None and job.palette is None:
-            save_palette(palette, args.palette_out)
+            write_image(result.image, destination, job.format)
+        if settings.palette_out is not None and job.palette is None:
+            save_palette(result.palette, settings.palette_out)
         output = None if stream is None else stream.getvalue()
-        report = _report(pixels, image, palette, n_iter, job, output, started) if args.report else None
+        report = _report(pixels, result, job, output, started) if settings.report else None
     except (UserError, ImageFileError) as error:
         return Outcome(job.source_name, job.target_name, error=str(error))
     except OSError as error:  # a palette file that cannot be written: name it, not the input
@@ -332,22 +360,17 @@ def _os_error(error: OSError) -> str:
 
 
 def _report(
-    pixels: NDArray[Any],
-    image: NDArray[Any],
-    palette: Palette,
-    n_iter: int,
-    job: Job,
-    output: bytes | None,
-    started: float,
+    pixels: NDArray[Any], result: QuantizeResult, job: Job, output: bytes | None, started: float
 ) -> dict[str, Any]:
-    """The figures --report prints for one image."""
+    """The figures --report prints for one image (``pixels`` as read, ``result`` as written)."""
+    image = result.image
     try:
         delta_e = mean_delta_e_2000(pixels, image)
     except ValueError:  # nothing to compare: every pixel transparent
         delta_e = float("nan")
     return {
-        "colours": len(palette),
-        "iterations": n_iter,
+        "colours": len(result.palette),
+        "iterations": result.n_iter,
         "mse": mse(pixels, image),
         "psnr": psnr(pixels, image),
         "delta_e": delta_e,
@@ -357,17 +380,17 @@ def _report(
     }
 
 
-def _shared_palette(jobs: list[Job], args: argparse.Namespace, fixed: NDArray[np.uint8] | None) -> Palette:
+def _shared_palette(jobs: list[Job], settings: Settings, fixed: NDArray[np.uint8] | None) -> Palette:
     """One palette fitted over the pixels of every input (their histograms summed)."""
     images = []
     for job in jobs:
         try:
-            images.append(_read(job.source, job.data, args))
+            images.append(_read(job.source, job.data, settings.max_pixels))
         except ImageFileError as error:
             raise UserError(f"{error} (--shared-palette needs every input)") from None
     try:
         fixed_in_dtype = None if fixed is None else _in_dtype(fixed, images[0], "--shared-palette")
-        return fit_palette(images, args.colors, fixed_colors=fixed_in_dtype, **_fit_options(args))
+        return fit_palette_with_options(images, replace(settings.options, fixed_colors=fixed_in_dtype))
     except ValueError as error:
         raise UserError(f"--shared-palette: {error}") from None
 
@@ -390,6 +413,11 @@ def _check_palette_out(path: Path, n_colors: int, force: bool) -> None:
 
 def _check_options(args: argparse.Namespace) -> None:
     """Numbers in range and options that go together, before any file is opened."""
+    _check_numbers(args)
+    _check_combinations(args)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
     if args.colors is not None and not 1 <= args.colors <= MAX_COLORS:
         raise UserError(f"-k must be between 1 and {MAX_COLORS}, got {args.colors}")
     if args.max_iter < 1:
@@ -400,6 +428,9 @@ def _check_options(args: argparse.Namespace) -> None:
         raise UserError(f"--seed must be 0 or more, got {args.seed}")
     if not args.max_megapixels > 0:
         raise UserError(f"--max-megapixels must be more than 0, got {args.max_megapixels}")
+
+
+def _check_combinations(args: argparse.Namespace) -> None:
     if args.inputs.count(STDIO) > 1:
         raise UserError("standard input (-) can be read once only")
     if args.output is not None and len(args.inputs) > 1:
@@ -441,9 +472,17 @@ def _plan(args: argparse.Namespace) -> list[Job]:
     fixed = parse_hex_colors(args.fixed_colors) if args.fixed_colors else None
     if fixed is not None:
         _check_fixed(fixed, n_colors)
+    settings = _settings(args, args.colors or DEFAULT_COLORS)
     stdin = sys.stdin.buffer.read() if STDIO in args.inputs else None
     jobs = [
-        Job(source, _target(source, args, n_colors), args, palette, fixed, stdin if source == STDIO else None)
+        Job(
+            source,
+            _target(source, args, n_colors),
+            settings,
+            palette,
+            fixed,
+            stdin if source == STDIO else None,
+        )
         for source in args.inputs
     ]
     _check_paths(jobs, args)
@@ -452,8 +491,8 @@ def _plan(args: argparse.Namespace) -> list[Job]:
     if args.palette_out is not None:
         _check_palette_out(args.palette_out, n_colors, args.force)
     if palette is None and args.shared_palette:
-        palette = _shared_palette(jobs, args, fixed)
-        jobs = [Job(job.source, job.target, args, palette, fixed, job.data) for job in jobs]
+        palette = _shared_palette(jobs, settings, fixed)
+        jobs = [replace(job, palette=palette) for job in jobs]
     if palette is not None and args.palette_out is not None:
         try:
             save_palette(palette, args.palette_out)
@@ -472,19 +511,27 @@ def _file_key(path: Path) -> tuple[object, ...]:
     return ("inode", stat.st_dev, stat.st_ino)
 
 
+def _files_read(
+    jobs: list[Job], palette_in: Path | None
+) -> dict[tuple[object, ...], tuple[str, Path | None]]:
+    """The files a run reads, as :func:`_check_paths` starts its table: file -> (what it is, None)."""
+    roles: dict[tuple[object, ...], tuple[str, Path | None]] = {}
+    read = [(job.source, f"the input {job.source}") for job in jobs]
+    if palette_in is not None:
+        read.append((palette_in, f"the --palette-in file {palette_in}"))
+    for path, role in read:
+        if path != STDIO:
+            roles.setdefault(_file_key(path), (role, None))
+    return roles
+
+
 def _check_paths(jobs: list[Job], args: argparse.Namespace) -> None:
     """No file the run writes may be one it reads, and no two things it writes may share a file.
 
     This holds whatever ``--force`` says: it only allows replacing files that are neither.
     """
     # file -> (what it is, the input whose output it is: None for a file that is read)
-    roles: dict[tuple[object, ...], tuple[str, Path | None]] = {}
-    read = [(job.source, f"the input {job.source}") for job in jobs]
-    if args.palette_in is not None:
-        read.append((args.palette_in, f"the --palette-in file {args.palette_in}"))
-    for path, role in read:
-        if path != STDIO:
-            roles.setdefault(_file_key(path), (role, None))
+    roles = _files_read(jobs, args.palette_in)
     written = [(job.target, f"the output of {job.source_name}", job.source) for job in jobs]
     if args.palette_out is not None:
         written.append((args.palette_out, "the --palette-out file", args.palette_out))

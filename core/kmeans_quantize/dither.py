@@ -42,15 +42,7 @@ wavefront at a time (about ``W + 2 H`` of them), each with numpy. In row-major
 memory a wavefront is a strided slice, and the errors of the last three
 wavefronts are all that is kept.
 
-The nearest-colour search uses a uniform grid over the clustering space
-when the palette is large enough for it to pay: every cell lists the palette
-colours that can be nearest to some point of the cell (a colour is dropped if
-it is farther from the whole cell than another colour is at most, or if one of
-the cell's closest colours is nearer to every point of the cell), with safety
-margins far above floating-point rounding. A point is then compared only with
-its cell's few colours, by the same direct distance, which gives the same
-answer as a search over all colours. Points outside the grid are searched
-over all colours, in chunks (:func:`.nearest.squared_distances`).
+The nearest colour is found by :class:`.nearest.GridSearch`.
 
 References
 ----------
@@ -64,12 +56,11 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
-from .nearest import CHUNK_ELEMENTS, squared_distances
+from .choices import Dither
+from .nearest import GridSearch, nearest_gaps
 
 __all__ = ["DITHER_METHODS", "bayer_thresholds", "dither_labels"]
 
@@ -78,22 +69,9 @@ IndexArray = NDArray[np.intp]
 BoolArray = NDArray[np.bool_]
 Bounds = tuple[FloatArray, FloatArray]
 
-DITHER_METHODS = ("floyd-steinberg", "ordered")
+#: The methods that dither (every :class:`~.choices.Dither` but "none").
+DITHER_METHODS = tuple(name for name in Dither.names() if name != Dither.NONE)
 
-# Relative safety margin of the grid's candidate tests (rounding is ~1e-16).
-_MARGIN = 1e-9
-# Grid cell width as a fraction of the mean gap between palette colours
-# (smaller: shorter lists, costlier grid).
-_CELL_FRACTION = 0.5
-# Limits on the grid: cells, (cell, colour) pairs tested at once while building
-# it, and entries in its tables (cells x list length x (D + 1)).
-_MAX_CELLS = 1 << 18
-_MAX_PAIRS = 1 << 19
-_MAX_TABLE = 1 << 24
-# Each listed colour is tested against this many of the cell's closest colours.
-_DOMINATORS = 4
-# Smallest palette for which a grid is built (see _build_grid for when it is used).
-_GRID_MIN_COLORS = 8
 # Pixels per block in ordered dithering (bounds the temporaries).
 _ORDERED_BLOCK = 1 << 16
 
@@ -115,307 +93,6 @@ def bayer_thresholds() -> FloatArray:
         index = np.block([[4 * index, 4 * index + 2], [4 * index + 3, 4 * index + 1]])
     thresholds: FloatArray = (index.astype(np.float64) + 0.5) / 64.0 - 0.5
     return thresholds
-
-
-def _nearest_gaps(palette_points: FloatArray) -> FloatArray:
-    """Distance from each palette colour to its nearest other colour (0 with one colour)."""
-    k = palette_points.shape[0]
-    if k < 2:
-        return np.zeros(k)
-    nearest_sq = np.empty(k)
-    step = max(1, CHUNK_ELEMENTS // k)
-    for start in range(0, k, step):
-        stop = min(start + step, k)
-        dist = squared_distances(palette_points[start:stop], palette_points)
-        dist[np.arange(stop - start), np.arange(start, stop)] = np.inf
-        nearest_sq[start:stop] = dist.min(axis=1)
-    gaps: FloatArray = np.sqrt(nearest_sq)
-    return gaps
-
-
-def _nearest_all(points: FloatArray, palette: FloatArray) -> IndexArray:
-    """Nearest palette index of each point by a search over all colours, in chunks."""
-    labels = np.empty(points.shape[0], dtype=np.intp)
-    step = max(1, CHUNK_ELEMENTS // palette.shape[0])
-    buffer = np.empty((min(step, points.shape[0]), palette.shape[0]))
-    for start in range(0, points.shape[0], step):
-        rows = slice(start, min(start + step, points.shape[0]))
-        labels[rows] = squared_distances(points[rows], palette, out=buffer).argmin(axis=1)
-    return labels
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """Candidate colours per cell of a uniform grid (see the module docstring).
-
-    The interior cells cover ``[low, low + n * width)`` on each axis; one layer
-    of border cells on each side catches every point outside, and those
-    points are searched over the whole palette.
-
-    Attributes
-    ----------
-    palette : ndarray, shape (K, D)
-    origin : ndarray, shape (D,)
-        Lower corner of the border layer (``low - width``).
-    inv_width : float
-    top : ndarray, shape (D,)
-        Index of the upper border layer on each axis (``n + 1``).
-    strides : ndarray of intp, shape (D,)
-        Flat-index strides of the padded grid.
-    indices : ndarray of intp, shape (cells, M)
-        Candidate palette indices per cell, ascending, padded by repeating
-        the first (a repeat never wins: ``argmin`` takes the first minimum).
-    coordinates : ndarray, shape (cells, M * D)
-        ``palette[indices]``, one contiguous row per cell.
-    replicate : ndarray, shape (D, M * D)
-        M identity matrices side by side.
-    outside : ndarray of bool, shape (cells,)
-        The border cells.
-    """
-
-    palette: FloatArray
-    origin: FloatArray
-    inv_width: float
-    top: FloatArray
-    strides: IndexArray
-    indices: IndexArray
-    coordinates: FloatArray
-    replicate: FloatArray
-    outside: BoolArray
-
-    @property
-    def list_length(self) -> int:
-        return int(self.indices.shape[1])
-
-    def search(self, points: FloatArray) -> IndexArray:
-        """Nearest palette index of each point, shape ``(n,)``; ``points`` is ``(n, D)``."""
-        n, d = points.shape
-        labels = np.empty(n, dtype=np.intp)
-        step = max(1, CHUNK_ELEMENTS // (self.list_length * d))
-        for start in range(0, n, step):
-            rows = slice(start, min(start + step, n))
-            labels[rows] = self._search_block(points[rows])
-        return labels
-
-    def _search_block(self, points: FloatArray) -> IndexArray:
-        n, d = points.shape
-        m = self.list_length
-        position = (points - self.origin) * self.inv_width
-        np.maximum(position, 0.0, out=position)
-        np.minimum(position, self.top, out=position)
-        cells = position.astype(np.intp) @ self.strides
-        # ``points @ replicate`` repeats each point m times (one term times 1,
-        # the rest 0: exact), much faster than np.tile for these shapes.
-        diff = points @ self.replicate
-        diff -= np.take(self.coordinates, cells, axis=0)
-        np.square(diff, out=diff)
-        per_channel = diff.reshape(n, m, d)
-        if d == 1:
-            dist = per_channel[:, :, 0]
-        else:
-            dist = per_channel[:, :, 0] + per_channel[:, :, 1]
-            for channel in range(2, d):
-                dist += per_channel[:, :, channel]
-        labels: IndexArray = self.indices.reshape(-1)[cells * m + dist.argmin(axis=1)]
-        outside = self.outside[cells]
-        if outside.any():
-            rows = np.flatnonzero(outside)
-            labels[rows] = _nearest_all(points[rows], self.palette)
-        return labels
-
-
-@dataclass(frozen=True)
-class _Cells:
-    """The cells of one level of the grid :func:`_build_grid` refines.
-
-    Cell ``c`` is the box from ``low + corners[c] * width`` to one ``width``
-    further on every axis, widened by ``pad`` on every side.
-    """
-
-    palette: FloatArray
-    corners: IndexArray
-    low: FloatArray
-    width: float
-    pad: float
-
-    def halved(self) -> _Cells:
-        """The next level: each cell split in two along every axis (``2**D`` children, in order)."""
-        d = self.corners.shape[1]
-        offsets = np.indices((2,) * d).reshape(d, -1).T
-        corners = (2 * self.corners[:, None, :] + offsets[None, :, :]).reshape(-1, d)
-        return _Cells(self.palette, corners, self.low, self.width / 2, self.pad)
-
-
-def _select(level: _Cells, cells: IndexArray, colors: IndexArray) -> BoolArray:
-    """Which (cell, colour) pairs to keep: the colours that may be nearest to a point of the cell.
-
-    Pairs are sorted by cell, then colour; every cell in their range has one.
-    Two exact tests, each keeping a colour whenever it could be nearest or
-    tie:
-
-    1. Its smallest squared distance to the box must not exceed the smallest,
-       over the cell's colours, largest squared distance to the box (that
-       colour is at least as near to every point of the box).
-    2. None of the :data:`_DOMINATORS` colours with the smallest largest
-       distance may beat it everywhere: colour i beats j on a box when
-       ``|x - p_i|^2 < |x - p_j|^2`` at every point x of the box. The
-       difference is a sum over axes of functions linear in ``x_c``, so its
-       largest value on the box is the sum over axes of the larger of its
-       values at the two edges.
-    """
-    n_axes = level.palette.shape[1]
-    lows = [level.low[axis] + level.corners[cells, axis] * level.width - level.pad for axis in range(n_axes)]
-    highs = [lo + (level.width + 2.0 * level.pad) for lo in lows]
-    coords = [level.palette[colors, axis] for axis in range(n_axes)]
-    low_sq = np.zeros(cells.size)
-    high_sq = np.zeros(cells.size)
-    for lo, hi, p in zip(lows, highs, coords, strict=True):
-        gap = np.maximum(np.maximum(lo - p, p - hi), 0.0)
-        reach = np.maximum(p - lo, hi - p)
-        low_sq += gap * gap
-        high_sq += reach * reach
-    new_cell = np.concatenate(([True], cells[1:] != cells[:-1]))
-    starts = np.flatnonzero(new_cell)
-    segment = np.cumsum(new_cell) - 1
-    keep: BoolArray = low_sq <= (np.minimum.reduceat(high_sq, starts) * (1 + _MARGIN))[segment]
-    # Test 2, among the survivors (each cell keeps at least its closest colour).
-    survivors = np.flatnonzero(keep)
-    order = survivors[np.lexsort((high_sq[survivors], segment[survivors]))]
-    first = np.searchsorted(segment[order], np.arange(starts.size))
-    rank = np.arange(order.size) - first[segment[order]]
-    # Pair indices of each cell's rivals; a cell with fewer colours repeats its closest.
-    rivals = np.repeat(order[first][:, None], _DOMINATORS, axis=1)
-    for slot in range(1, _DOMINATORS):
-        chosen = order[rank == slot]
-        rivals[segment[chosen], slot] = chosen
-    for slot in range(_DOMINATORS):
-        rival = rivals[segment, slot]
-        worst = np.zeros(cells.size)
-        for lo, hi, p in zip(lows, highs, coords, strict=True):
-            q = p[rival]
-            worst += np.maximum((lo - q) ** 2 - (lo - p) ** 2, (hi - q) ** 2 - (hi - p) ** 2)
-        keep &= worst >= -_MARGIN * (high_sq[rival] + high_sq)
-    return keep
-
-
-def _refine(finer: _Cells, cells: IndexArray, colors: IndexArray) -> tuple[IndexArray, IndexArray]:
-    """The pairs of ``finer``'s cells, from the pairs of its parent level.
-
-    Each child cell tests only its parent's colours: a colour that cannot be
-    nearest anywhere in the parent cannot be nearest in a child, which lies
-    inside it. The children of parent ``p`` are cells ``p * 2**D`` to
-    ``(p + 1) * 2**D - 1`` of ``finer`` (see :meth:`_Cells.halved`). Parents
-    are taken in groups so that at most :data:`_MAX_PAIRS` pairs are tested
-    at once.
-    """
-    fan = 1 << finer.palette.shape[1]
-    n_parents = finer.corners.shape[0] // fan
-    counts = np.bincount(cells, minlength=n_parents)
-    ends = np.cumsum(counts)
-    kept_cells, kept_colors = [], []
-    parent = 0
-    while parent < n_parents:
-        done = int(ends[parent - 1]) if parent else 0
-        stop = max(parent + 1, int(np.searchsorted(ends, done + _MAX_PAIRS // fan, side="right")))
-        children = np.arange(parent * fan, stop * fan)
-        child_counts = counts[children // fan]
-        shift = ends[children // fan] - counts[children // fan] - (np.cumsum(child_counts) - child_counts)
-        source = np.repeat(shift, child_counts) + np.arange(int(child_counts.sum()))
-        child_cells, child_colors = np.repeat(children, child_counts), colors[source]
-        keep = _select(finer, child_cells, child_colors)
-        kept_cells.append(child_cells[keep])
-        kept_colors.append(child_colors[keep])
-        parent = stop
-    return np.concatenate(kept_cells), np.concatenate(kept_colors)
-
-
-def _grid_shape(extent: FloatArray, width: float, k: int) -> tuple[float, int, IndexArray]:
-    """Coarse cell width, number of halvings and coarse cells per axis for a grid over ``extent``.
-
-    The cells end at least ``width`` wide, at most :data:`_MAX_CELLS` of them;
-    the coarse grid has at most :data:`_MAX_PAIRS` (cell, colour) pairs, or
-    a single cell.
-    """
-    while True:
-        levels = 0
-        coarse = np.floor(extent / width).astype(np.intp) + 1
-        while np.prod(coarse) > 1 and np.prod(coarse) * k > _MAX_PAIRS:
-            levels += 1
-            coarse = np.floor(extent / (width * 2**levels)).astype(np.intp) + 1
-        total = float(np.prod(coarse)) * 2.0 ** (levels * extent.size)
-        if total <= _MAX_CELLS:
-            return width * 2**levels, levels, coarse
-        width *= (total / _MAX_CELLS) ** (1.0 / extent.size) * 1.01
-
-
-def _build_grid(palette: FloatArray, low: FloatArray, high: FloatArray, width: float) -> _Grid | None:
-    """Candidate lists for a grid of cubic cells of about ``width`` over the box ``[low, high]``.
-
-    Starts from a coarse grid where every colour is tested in every cell,
-    then halves the cells until they are ``width`` wide. Returns None when
-    the lists are too long for the grid to pay (over half the palette) or
-    the tables would be too large.
-    """
-    k, d = palette.shape
-    cell_width, levels, coarse = _grid_shape(high - low, width, k)
-    # Widen every cell by far more than the rounding of a point's cell index.
-    pad = _MARGIN * (float(np.max(np.abs(low))) + (float(np.max(coarse)) + 2.0) * cell_width)
-    level = _Cells(palette, np.indices(tuple(coarse)).reshape(d, -1).T, low, cell_width, pad)
-    cells = np.repeat(np.arange(level.corners.shape[0]), k)
-    colors = np.tile(np.arange(k), level.corners.shape[0])
-    keep = _select(level, cells, colors)
-    cells, colors = cells[keep], colors[keep]
-    for _ in range(levels):
-        level = level.halved()
-        cells, colors = _refine(level, cells, colors)
-    cell_width, corners = level.width, level.corners
-    counts = np.bincount(cells, minlength=corners.shape[0])
-    m = int(np.max(counts))
-    padded = coarse * 2**levels + 2
-    if 2 * m > k or np.prod(padded) * m * (d + 1) > _MAX_TABLE:
-        return None
-    first = np.cumsum(counts) - counts
-    lists = np.repeat(colors[first][:, None], m, axis=1)
-    lists[cells, np.arange(cells.size) - first[cells]] = colors
-    # Embed in a grid with one layer of border cells on each side.
-    inner = np.ravel_multi_index(tuple((corners + 1).T), tuple(padded))
-    indices = np.zeros((int(np.prod(padded)), m), dtype=np.intp)
-    indices[inner] = lists
-    outside = np.ones(indices.shape[0], dtype=bool)
-    outside[inner] = False
-    return _Grid(
-        palette=palette,
-        origin=low - cell_width,
-        inv_width=1.0 / cell_width,
-        top=(padded - 1).astype(np.float64),
-        strides=np.array([int(np.prod(padded[axis + 1 :])) for axis in range(d)], dtype=np.intp),
-        indices=indices,
-        coordinates=palette[indices].reshape(indices.shape[0], m * d),
-        replicate=np.tile(np.eye(d), (1, m)),
-        outside=outside,
-    )
-
-
-@dataclass(frozen=True)
-class _Search:
-    """Exact nearest-colour search over a palette, through a :class:`_Grid` when one pays."""
-
-    palette: FloatArray
-    grid: _Grid | None
-
-    @classmethod
-    def over(cls, palette: FloatArray, low: FloatArray, high: FloatArray, mean_gap: float) -> _Search:
-        """A search for points that mostly lie in the box ``[low, high]``."""
-        k = palette.shape[0]
-        if k < _GRID_MIN_COLORS:
-            return cls(palette, None)
-        width = mean_gap * _CELL_FRACTION if mean_gap > 0 else max(float(np.max(high - low)), 1.0)
-        return cls(palette, _build_grid(palette, low, high, width))
-
-    def __call__(self, points: FloatArray) -> IndexArray:
-        if self.grid is None:
-            return _nearest_all(points, self.palette)
-        return self.grid.search(points)
 
 
 def _region(
@@ -448,7 +125,7 @@ def _region(
 
 
 def _floyd_steinberg(
-    points: FloatArray, palette: FloatArray, active: BoolArray, bounds: Bounds | None, search: _Search
+    points: FloatArray, palette: FloatArray, active: BoolArray, bounds: Bounds | None, search: GridSearch
 ) -> IndexArray:
     """Error diffusion, one anti-diagonal wavefront ``x + 2 y = t`` at a time."""
     height, width, d = points.shape
@@ -498,7 +175,7 @@ def _floyd_steinberg(
 
 
 def _ordered(
-    points: FloatArray, active: BoolArray, bounds: Bounds | None, search: _Search, gaps: FloatArray
+    points: FloatArray, active: BoolArray, bounds: Bounds | None, search: GridSearch, gaps: FloatArray
 ) -> IndexArray:
     """Ordered dithering with Bayer's 8x8 thresholds, block of rows by block of rows."""
     height, width, d = points.shape
@@ -564,7 +241,7 @@ def dither_labels(
     Parameters
     ----------
     points : ndarray, shape (H, W, D)
-        Pixel colours in the clustering space (see :mod:`.space`).
+        Pixel colours in the clustering space (see :mod:`.clustering_space`).
     palette_points : ndarray, shape (K, D)
         Palette colours in the same space, in tie-break order: on an exact
         tie the lower index wins.
@@ -595,11 +272,11 @@ def dither_labels(
     image, palette, mask, limits = _check(points, palette_points, active, method, bounds)
     if not mask.any():
         return np.full(mask.shape, -1, dtype=np.intp)
-    gaps = _nearest_gaps(palette)
+    gaps = nearest_gaps(palette)
     # Ordered moves a value by less than half a gap; diffused error is mostly below a gap.
     margin = float(np.max(gaps)) / 2 if method == "ordered" else float(np.mean(gaps))
     low, high = _region(image, palette, mask, margin, limits)
-    search = _Search.over(palette, low, high, float(np.mean(gaps)))
+    search = GridSearch.over(palette, low, high, float(np.mean(gaps)))
     if method == "ordered":
         return _ordered(image, mask, limits, search, gaps)
     return _floyd_steinberg(image, palette, mask, limits, search)

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from .files import atomic_write
 from .palette import Palette
-from .pixels import from_unit, max_value, to_unit
+from .pixels import convert, from_unit, max_value, to_rgb8
 
 __all__ = [
     "ImageFileError",
@@ -87,21 +87,7 @@ def read_image(
             deep = _read_deep_color(source, image)
             if deep is not None:
                 return deep
-            image.load()
-            mode = image.mode
-            if mode in ("I;16", "I;16B", "I;16L") or (mode == "I" and image.format == "PNG"):
-                return np.asarray(image, dtype=np.uint16)  # older Pillows open 16-bit gray PNG as "I"
-            if mode in _INT32_MODES:
-                raise ImageFileError(
-                    f"{label}: 32-bit integer pixels are not supported (they have no defined white); "
-                    "save the image with 8 or 16 bits per channel, or as 32-bit float"
-                )
-            if mode == "F":
-                return np.asarray(image, dtype=np.float32)
-            if mode not in ("L", "LA", "RGB", "RGBA"):
-                has_alpha = "A" in image.getbands() or "transparency" in image.info
-                return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
-            return np.asarray(image)
+            return _pixels_of(image, label)
     except FileNotFoundError:
         raise ImageFileError(f"{label}: no such file") from None
     except IsADirectoryError:
@@ -114,6 +100,25 @@ def read_image(
         raise ImageFileError(f"{label}: not enough memory to read it") from None
     finally:
         Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
+def _pixels_of(image: Any, label: str) -> NDArray[Any]:
+    """The pixels of an opened Pillow image that is not deep colour, by its mode."""
+    image.load()
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L") or (mode == "I" and image.format == "PNG"):
+        return np.asarray(image, dtype=np.uint16)  # older Pillows open 16-bit gray PNG as "I"
+    if mode in _INT32_MODES:
+        raise ImageFileError(
+            f"{label}: 32-bit integer pixels are not supported (they have no defined white); "
+            "save the image with 8 or 16 bits per channel, or as 32-bit float"
+        )
+    if mode == "F":
+        return np.asarray(image, dtype=np.float32)
+    if mode not in ("L", "LA", "RGB", "RGBA"):
+        has_alpha = "A" in image.getbands() or "transparency" in image.info
+        return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+    return np.asarray(image)
 
 
 def _check_size(size: tuple[int, int], max_pixels: int | None, label: str) -> None:
@@ -212,7 +217,7 @@ def write_image(pixels: NDArray[Any], target: Path | BinaryIO, format: str | Non
     if pixels.dtype.kind == "f" and fmt != "TIFF":
         pixels = from_unit(pixels, np.dtype(np.uint16 if fmt == "PNG" else np.uint8))
     if pixels.dtype == np.uint16 and fmt not in ("PNG", "TIFF"):
-        pixels = from_unit(to_unit(pixels, pixels.dtype), np.dtype(np.uint8))
+        pixels = convert(pixels, np.dtype(np.uint8))
     if pixels.dtype == np.uint16 and pixels.ndim == 3 and pixels.shape[2] in (3, 4):
         _write_deep_color(pixels, target, fmt)
         return
@@ -278,9 +283,7 @@ def write_indexed(
     name = path if isinstance(path, Path) else "<stream>"
     if fmt not in INDEXED_FORMATS:
         raise ImageFileError(f"{name}: indexed output needs PNG or GIF, not {fmt}")
-    colors = from_unit(to_unit(palette.colors, palette.colors.dtype), np.dtype(np.uint8))
-    if colors.shape[1] == 1:
-        colors = np.repeat(colors, 3, axis=1)
+    colors = to_rgb8(palette.colors)
     unquantized = labels < 0
     if alpha is not None and not np.array_equal(unquantized, alpha == 0):
         raise ValueError("labels must be -1 exactly where alpha is 0")

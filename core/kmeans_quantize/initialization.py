@@ -1,7 +1,12 @@
-"""Initial centres for k-means: random colours or greedy k-means++.
+"""Where the final k-means starts: seeds, settled from coarse histograms to fine ones.
 
-Both draw from the weighted histogram, so a colour is picked in proportion to
-the number of pixels that have it, exactly as if pixels were sampled.
+The seedings, random colours (:func:`init_random`) or greedy k-means++
+(:func:`init_kmeans_plusplus`), both draw from the weighted histogram, so a colour is
+picked in proportion to the number of pixels that have it, exactly as if pixels were
+sampled. :func:`coarse_to_fine_start` seeds on the coarsest grid of the histogram
+(:func:`coarsen`), runs k-means and split–merge moves there, and settles the centres by
+k-means on each finer grid, so that the exact k-means on the full histogram starts close
+to convergence.
 
 References
 ----------
@@ -17,11 +22,13 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from .choices import Init
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd
-from .nearest import CHUNK_ELEMENTS, nearest_full, point_distances, squared_distances
+from .nearest import nearest_full, point_distances, row_chunks, squared_distances
+from .options import Options
 from .splitmerge import split_merge
 
-__all__ = ["init_random", "init_kmeans_plusplus", "coarsen", "initial_centers"]
+__all__ = ["init_random", "init_kmeans_plusplus", "coarsen", "coarse_to_fine_start"]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -61,7 +68,7 @@ def init_random(
     fixed = _no_fixed(data) if fixed is None else fixed
     weights = data.weights.copy()
     if len(fixed):
-        weights[nearest_full(data.points, fixed).nearest == 0] = 0.0
+        weights[nearest_full(data.points, fixed).nearest_distance == 0] = 0.0
     chosen = rng.choice(len(data), size=n_clusters - len(fixed), replace=False, p=weights / weights.sum())
     centers: FloatArray = np.concatenate([fixed, data.points[chosen]])
     return centers
@@ -169,20 +176,18 @@ def init_kmeans_plusplus(
     centers = np.empty((n_clusters, points.shape[1]))
     centers[: len(fixed)] = fixed
     if len(fixed):
-        closest = nearest_full(points, fixed).nearest ** 2
+        closest = nearest_full(points, fixed).nearest_distance ** 2
     else:
         first = rng.choice(len(data), p=weights / weights.sum())
         centers[0] = points[first]
         closest = squared_distances(points, centers[:1])[:, 0]
-    # Block over points so the (points x trials) matrix stays small.
-    step = max(1, CHUNK_ELEMENTS // n_trials)
     for index in range(max(1, len(fixed)), n_clusters):
         cumulative = np.cumsum(weights * closest)
         targets = rng.random(n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), len(data) - 1)
         potentials = np.zeros(n_trials)
-        for start in range(0, len(data), step):
-            rows = slice(start, start + step)
+        # Block over points so the (points x trials) matrix stays small.
+        for rows in row_chunks(len(data), n_trials):
             # Candidates by points, so that the sums run along contiguous rows (an (N, trials)
             # block summed over its first axis is about 10 times slower).
             dist = np.minimum(squared_distances(points[candidates], points[rows]), closest[None, rows])
@@ -196,16 +201,8 @@ def init_kmeans_plusplus(
     return centers
 
 
-def initial_centers(
-    data: WeightedPoints,
-    n_clusters: int,
-    method: str,
-    rng: np.random.Generator,
-    *,
-    n_init: int = 1,
-    max_iter: int = 300,
-    tol: float = 0.0,
-    fixed: FloatArray | None = None,
+def coarse_to_fine_start(
+    data: WeightedPoints, options: Options, rng: np.random.Generator, fixed: FloatArray | None = None
 ) -> tuple[FloatArray, Assignment]:
     """Starting centres for k-means on ``data``: seeded, then settled on coarser histograms.
 
@@ -214,7 +211,7 @@ def initial_centers(
     is much smaller than ``data`` (:data:`GRID_REDUCTION`) and has at least
     :data:`GRID_POINTS_PER_CLUSTER` points per cluster; a grid of 64 cells
     takes the place of the 32-grid when that one is too coarse. On the coarsest set, each of ``n_init``
-    seedings (``method``: "k-means++" or "random") is followed by k-means; the
+    seedings (``init``: "k-means++" or "random") is followed by k-means; the
     result with the lowest inertia is improved by split–merge moves
     (:func:`~kmeans_quantize.splitmerge.split_merge`, when that set has at
     least :data:`SPLIT_MERGE_POINTS` points per cluster and the clusters are
@@ -225,7 +222,11 @@ def initial_centers(
     by twice its distance from the cell's mean). The exact k-means on the
     full histogram then starts close to convergence and needs few
     iterations; it alone decides the result's convergence (``tol``).
+
+    Of ``options``, ``n_colors`` (the number of clusters, ``fixed`` included), ``init``
+    (a seeding), ``n_init``, ``max_iter`` and ``tol`` are used.
     """
+    n_clusters, max_iter, tol = options.n_colors, options.max_iter, options.tol
     # Each level: its points, the level point of every data point, the distance
     # between the two, and the width of the level's cells (0: the data itself).
     levels: list[tuple[WeightedPoints, IndexArray, FloatArray, float]] = []
@@ -245,9 +246,9 @@ def initial_centers(
     if not levels:
         levels.append((data, np.arange(len(data)), np.zeros(len(data)), 0.0))
     n_fixed = 0 if fixed is None else len(fixed)
-    seeder = init_kmeans_plusplus if method == "k-means++" else init_random
+    seeder = init_random if options.init is Init.RANDOM else init_kmeans_plusplus
     best: KMeansFit | None = None
-    for _ in range(n_init):
+    for _ in range(options.n_init):
         seeds = seeder(levels[0][0], n_clusters, rng, fixed)
         fit = lloyd(levels[0][0], seeds, max_iter=max_iter, tol=tol, n_fixed=n_fixed)
         if best is None or fit.inertia < best.inertia:

@@ -158,7 +158,7 @@ def reseed_empty(
     return centers
 
 
-def lloyd(
+def lloyd(  # noqa: PLR0913 -- keyword-only settings, called by these keywords from tests and benchmarks
     data: WeightedPoints,
     init_centers: FloatArray,
     *,
@@ -277,7 +277,7 @@ class _Margins:
     @classmethod
     def of(cls, ranking: Ranking) -> _Margins:
         """From an exact search."""
-        return cls(ranking.runner_up, ranking.nearest, ranking.second, ranking.rest)
+        return cls(ranking.runner_up, ranking.nearest_distance, ranking.runner_up_distance, ranking.rest)
 
     @classmethod
     def exact(cls, labels: IndexArray, margins: FloatArray) -> _Margins:
@@ -345,8 +345,8 @@ class _Margins:
             return unsure, unsure
         found = search_near(points[unsure], neighbors, labels[unsure], own)
         self.runner_up[unsure] = found.runner_up
-        self.upper[unsure] = found.nearest
-        self.second[unsure] = found.second
+        self.upper[unsure] = found.nearest_distance
+        self.second[unsure] = found.runner_up_distance
         self.rest[unsure] = found.rest
         moved = unsure[found.labels != labels[unsure]]
         old_labels = labels[moved]

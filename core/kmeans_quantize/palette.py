@@ -1,4 +1,10 @@
-"""The palette: the colours an image is reduced to, with how often each is used."""
+"""The palette: the colours an image is reduced to, with how often each is used, and their order.
+
+References
+----------
+.. [1] CIE 15:2004, "Colorimetry", section 8.2.1: CIELAB lightness L*, chroma
+       C*ab and hue angle h_ab.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .pixels import SUPPORTED_DTYPES
-from .space import check_color_space
+from .clustering_space import check_color_space
+from .colorspace import srgb_to_lab
+from .palette_files import PaletteContent, read_palette_file, shares, write_palette_file
+from .pixels import SUPPORTED_DTYPES, to_rgb8, to_unit
 
-__all__ = ["Palette", "gray_colors"]
+__all__ = ["Palette", "gray_colors", "sort_palette", "SORT_KEYS", "ACHROMATIC_CHROMA"]
+
+SORT_KEYS = ("frequency", "luminance", "hue")
+
+# Colours with CIELAB chroma below this have no meaningful hue: "hue" order puts
+# them first, as a gray ramp.
+ACHROMATIC_CHROMA = 2.0
 
 
 def _shown(color: NDArray[Any]) -> str:
@@ -110,8 +124,7 @@ class Palette:
     @property
     def shares(self) -> NDArray[np.float64]:
         """Fraction of the counted pixels that each colour covers."""
-        total = self.counts.sum()
-        return self.counts / total if total else np.zeros(len(self))
+        return shares(self.counts)
 
     def to_gray(self) -> Palette:
         """This palette for gray images: one channel, same counts and ``color_space``.
@@ -130,22 +143,79 @@ class Palette:
         return Palette(gray_colors(self.colors), self.counts, color_space=self.color_space)
 
     def sorted(self, by: str = "frequency") -> Palette:
-        """A copy sorted by "frequency", "luminance" or "hue" (see :func:`palette_io.sort_palette`)."""
-        from .palette_io import sort_palette
-
+        """A copy sorted by "frequency", "luminance" or "hue" (see :func:`sort_palette`)."""
         return sort_palette(self, by)
 
     def save(
         self, path: str | os.PathLike[str], format: str | None = None, *, name: str | None = None
     ) -> None:
-        """Write to a GIMP ``.gpl``, hex ``.hex``/``.txt``, ``.json`` or swatch ``.png`` file."""
-        from .palette_io import save_palette
+        """Write to a GIMP ``.gpl``, hex ``.hex``/``.txt``, ``.json`` or swatch ``.png`` file.
 
-        save_palette(self, path, format, name=name)
+        Files hold 8-bit sRGB: 16-bit and float colours are rounded to 8 bits, gray
+        colours are written as R = G = B. See :func:`~.palette_files.write_palette_file`.
+        """
+        content = PaletteContent(to_rgb8(self.colors), self.counts, self.color_space)
+        write_palette_file(content, path, format, name=name)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], format: str | None = None) -> Palette:
-        """Read a ``.gpl``, ``.hex``/``.txt`` or ``.json`` palette file (8-bit RGB)."""
-        from .palette_io import load_palette
+        """Read a ``.gpl``, ``.hex``/``.txt`` or ``.json`` palette file (8-bit RGB).
 
-        return load_palette(path, format)
+        See :func:`~.palette_files.read_palette_file`.
+        """
+        content = read_palette_file(path, format)
+        return cls(content.rgb, content.counts, color_space=content.color_space)
+
+
+def sort_palette(palette: Palette, by: str) -> Palette:
+    """Return ``palette`` with its colours (and their counts) in a new order.
+
+    Parameters
+    ----------
+    palette : Palette
+        Any palette: RGB or gray, of any supported dtype.
+    by : {"frequency", "luminance", "hue"}
+        * ``"frequency"``: most used first (count descending).
+        * ``"luminance"``: CIELAB lightness L* ascending, dark to light (CIE 15:2004, section 8.2.1); gray
+          palettes by value (the same order, without the conversion).
+        * ``"hue"``: first the achromatic colours (CIELAB chroma below
+          :data:`ACHROMATIC_CHROMA`) by L*, then the others by hue angle
+          h_ab = atan2(b*, a*) in ``[0, 360)`` degrees, counted from the +a* axis
+          (red near 40, yellow near 100, green, blue near 300, purple), equal hues
+          by L*. A gray palette is all achromatic: by value.
+
+        Colours that tie are ordered by their stored values (first channel first),
+        then duplicates by count (largest first), so the result does not depend on
+        the input order.
+
+    Returns
+    -------
+    Palette
+        A new palette with the same dtype and ``color_space``.
+
+    Raises
+    ------
+    ValueError
+        If ``by`` is not one of :data:`SORT_KEYS`.
+    """
+    if by not in SORT_KEYS:
+        raise ValueError(f"unknown sort key {by!r}; choose one of {', '.join(SORT_KEYS)}")
+    colors = palette.colors
+    # np.lexsort sorts by the last key first. The final tie-breaks: the stored
+    # values (first channel first), then the count (largest first) for duplicates.
+    keys: list[NDArray[Any]] = [-palette.counts]
+    keys += [colors[:, channel] for channel in reversed(range(colors.shape[1]))]
+    if by == "frequency":
+        keys.append(-palette.counts)
+    elif colors.shape[1] == 3:
+        # For gray palettes the stored value already orders by lightness, and
+        # every gray is achromatic: the tie-break keys alone give both orders.
+        lab = srgb_to_lab(to_unit(colors, colors.dtype))
+        keys.append(lab[:, 0])
+        if by == "hue":
+            chromatic = np.hypot(lab[:, 1], lab[:, 2]) >= ACHROMATIC_CHROMA
+            hue = np.degrees(np.arctan2(lab[:, 2], lab[:, 1])) % 360.0
+            keys.append(np.where(chromatic, hue, 0.0))
+            keys.append(chromatic)
+    order = np.lexsort(keys)
+    return Palette(colors[order], palette.counts[order], color_space=palette.color_space)

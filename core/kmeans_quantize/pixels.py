@@ -13,7 +13,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PixelData", "prepare_pixels", "to_unit", "from_unit", "max_value", "SUPPORTED_DTYPES"]
+__all__ = [
+    "PixelData",
+    "prepare_pixels",
+    "to_unit",
+    "from_unit",
+    "convert",
+    "to_rgb8",
+    "max_value",
+    "SUPPORTED_DTYPES",
+]
 
 SUPPORTED_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
 
@@ -166,3 +175,14 @@ def from_unit(unit: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
         return scaled
     converted: NDArray[Any] = clipped.astype(dtype)
     return converted
+
+
+def convert(values: NDArray[Any], dtype: np.dtype[Any]) -> NDArray[Any]:
+    """Values stored as their own dtype, stored as ``dtype`` instead (same colours, rounded)."""
+    return from_unit(to_unit(values, values.dtype), dtype)
+
+
+def to_rgb8(colors: NDArray[Any]) -> NDArray[np.uint8]:
+    """Colours ``(n, 1)`` (gray) or ``(n, 3)`` of any supported dtype as 8-bit RGB ``(n, 3)``."""
+    rgb8: NDArray[np.uint8] = convert(colors, np.dtype(np.uint8))
+    return np.repeat(rgb8, 3, axis=1) if rgb8.shape[1] == 1 else rgb8

@@ -2,9 +2,11 @@
 
 The pipeline, one module per stage::
 
+    keywords --Options.from_keywords--> Options
     pixels --prepare_pixels--> PixelData --color_histogram--> ColorHistogram
-      --encode--> WeightedPoints --init_*--> centres --lloyd--> KMeansFit
-      --decode--> Palette --nearest--> labels per colour --> image
+      --ColorSpace.encode--> WeightedPoints --coarse_to_fine_start--> centres
+      --lloyd--> KMeansFit --ColorSpace.decode--> Palette
+      --nearest (or dither_labels)--> labels --_paint--> image
 """
 
 from __future__ import annotations
@@ -16,35 +18,36 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .choices import Dither, Init
+from .clustering_space import ColorSpace
 from .dither import dither_labels
 from .histogram import ColorHistogram, color_histogram, fit_grid, fit_size
-from .initialization import initial_centers
+from .initialization import coarse_to_fine_start
 from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
 from .nearest import nearest
+from .options import DEFAULT_TOL, MAX_COLORS, Options, Seed
 from .palette import Palette, gray_colors
-from .pixels import PixelData, from_unit, max_value, prepare_pixels, to_unit
-from .space import check_color_space, decode, encode
+from .pixels import PixelData, convert, max_value, prepare_pixels
 
 __all__ = [
     "quantize",
     "fit_palette",
     "apply_palette",
     "remap",
+    "quantize_with_options",
+    "fit_palette_with_options",
     "QuantizeResult",
     "ProgressCallback",
     "DEFAULT_TOL",
+    "MAX_COLORS",
     "DITHERS",
 ]
 
 #: Called as ``progress(stage, fraction)``; stage is "histogram", "fit" or "mapping".
 ProgressCallback = Callable[[str, float], None]
 
-#: Default ``tol``: stop once no centre moves by more than this (clustering-space units).
-DEFAULT_TOL = 0.1
-
-MAX_COLORS = 65536
-INITS = ("k-means++", "random")
-DITHERS = ("none", "floyd-steinberg", "ordered")
+#: The names ``dither`` takes.
+DITHERS = Dither.names()
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,43 +94,34 @@ class _Fit:
     converged: bool
 
 
-def _check_n_colors(n_colors: object) -> int:
-    if isinstance(n_colors, bool) or not isinstance(n_colors, (int, np.integer)):
-        raise TypeError(f"n_colors must be an integer, got {type(n_colors).__name__}")
-    if not 1 <= n_colors <= MAX_COLORS:
-        raise ValueError(f"n_colors must be between 1 and {MAX_COLORS}, got {n_colors}")
-    return int(n_colors)
+@dataclass(frozen=True)
+class _Start:
+    """The colours a fit starts from, checked against the image and in its dtype.
+
+    Attributes
+    ----------
+    fixed : ndarray, shape (F, C)
+        Colours that are in the palette and never move.
+    init : Init or ndarray of shape (n_colors - F, C)
+        A seeding, or the given starting colours of the other centres.
+    """
+
+    fixed: NDArray[Any]
+    init: Init | NDArray[Any]
 
 
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
+def _tie_break_order(colors: NDArray[Any]) -> NDArray[np.intp]:
+    """The order that sorts ``colors`` by their stored values, first channel first.
 
-
-def _check_tol(tol: object) -> float:
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)):
-        raise TypeError(f"tol must be a number, got {type(tol).__name__}")
-    if not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
-    return float(tol)
+    Nearest-colour searches give an exact tie to the lower index; putting the palette in this
+    order first makes ties go to the colour that sorts first, wherever the palette came from.
+    """
+    return np.lexsort(colors.T[::-1])
 
 
 def _check_progress(progress: object) -> None:
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {type(progress).__name__}")
-
-
-def _check_seed(seed: object) -> int | np.random.Generator | None:
-    if seed is None or isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be None, an integer >= 0 or a numpy Generator, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed}")
-    return int(seed)
 
 
 def _check_colors(name: str, colors: object, n_rows: int | None, data: PixelData) -> NDArray[Any]:
@@ -168,28 +162,26 @@ def _check_colors(name: str, colors: object, n_rows: int | None, data: PixelData
     return array
 
 
-def _check_init(init: object, n_free: int, data: PixelData) -> str | NDArray[Any]:
-    if isinstance(init, str):
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; choose 'k-means++', 'random' or an array of colours")
-        return init
-    return _check_colors("init", init, n_free, data)
-
-
-def _check_fixed(fixed_colors: object, n_colors: int, data: PixelData) -> NDArray[Any]:
-    if fixed_colors is None:
-        return np.empty((0, data.n_color_channels), dtype=data.dtype)
-    fixed = _check_colors("fixed_colors", fixed_colors, None, data)
-    if len(fixed) > n_colors:
-        raise ValueError(f"{len(fixed)} fixed colours do not fit in a palette of n_colors={n_colors}")
-    fixed = fixed.astype(data.dtype)
-    if len(np.unique(fixed, axis=0)) != len(fixed):
-        raise ValueError("fixed_colors contains the same colour twice")
-    return fixed
+def _check_start(options: Options, data: PixelData) -> _Start:
+    """The fixed colours and the starting colours of ``options``, checked against the image."""
+    if options.fixed_colors is None:
+        fixed = np.empty((0, data.n_color_channels), dtype=data.dtype)
+    else:
+        fixed = _check_colors("fixed_colors", options.fixed_colors, None, data)
+        if len(fixed) > options.n_colors:
+            raise ValueError(
+                f"{len(fixed)} fixed colours do not fit in a palette of n_colors={options.n_colors}"
+            )
+        fixed = fixed.astype(data.dtype)
+        if len(np.unique(fixed, axis=0)) != len(fixed):
+            raise ValueError("fixed_colors contains the same colour twice")
+    if isinstance(options.init, Init):
+        return _Start(fixed, options.init)
+    return _Start(fixed, _check_colors("init", options.init, options.n_colors - len(fixed), data))
 
 
 def _fit_points(
-    hist: ColorHistogram, dtype: np.dtype[Any], color_space: str, n_colors: int
+    hist: ColorHistogram, dtype: np.dtype[Any], space: ColorSpace, n_colors: int
 ) -> tuple[WeightedPoints, NDArray[np.intp] | None]:
     """The weighted points k-means runs on, and the point of each histogram colour.
 
@@ -200,67 +192,49 @@ def _fit_points(
     """
     grid = None if dtype == np.uint8 else fit_grid(hist, fit_size(n_colors))
     if grid is None:
-        return WeightedPoints(encode(hist.colors, dtype, color_space), hist.counts.astype(np.float64)), None
+        return WeightedPoints(space.encode(hist.colors, dtype), hist.counts.astype(np.float64)), None
     means, counts, cell = grid
-    return WeightedPoints(encode(means, np.dtype(np.float64), color_space), counts.astype(np.float64)), cell
+    return WeightedPoints(space.encode(means, np.dtype(np.float64)), counts.astype(np.float64)), cell
 
 
 def _run_kmeans(
     points: WeightedPoints,
-    n_colors: int,
-    init: str | NDArray[Any],
-    fixed: NDArray[Any],
-    data: PixelData,
-    color_space: str,
-    n_init: int,
-    max_iter: int,
-    tol: float,
-    seed: int | np.random.Generator | None,
+    options: Options,
+    start: _Start,
+    dtype: np.dtype[Any],
     progress: ProgressCallback | None,
 ) -> KMeansFit:
-    """k-means on ``points``; the first ``len(fixed)`` centres of the fit are the fixed colours, unmoved."""
+    """k-means on ``points``; the first ``len(start.fixed)`` centres of the fit are the fixed colours,
+    unmoved."""
     # There are more points than free colours here: _fit handles images with few colours (their
     # own and the fixed ones at most K) itself, and a grid has at least fit_size(K) > K cells.
-    fixed_points = encode(fixed, data.dtype, color_space)
-    start = None
-    if isinstance(init, str):
-        rng = np.random.default_rng(seed)
-        centers, start = initial_centers(
-            points, n_colors, init, rng, n_init=n_init, max_iter=max_iter, tol=tol, fixed=fixed_points
-        )
+    space = options.color_space
+    fixed_points = space.encode(start.fixed, dtype)
+    assignment = None
+    if isinstance(start.init, Init):
+        rng = np.random.default_rng(options.seed)
+        centers, assignment = coarse_to_fine_start(points, options, rng, fixed_points)
     else:
-        centers = np.concatenate([fixed_points, encode(init, data.dtype, color_space)])
+        centers = np.concatenate([fixed_points, space.encode(start.init, dtype)])
 
     def report(fraction: float) -> None:
         if progress is not None:
             progress("fit", fraction)
 
     return lloyd(
-        points, centers, max_iter=max_iter, tol=tol, start=start, n_fixed=len(fixed), progress=report
+        points,
+        centers,
+        max_iter=options.max_iter,
+        tol=options.tol,
+        start=assignment,
+        n_fixed=len(start.fixed),
+        progress=report,
     )
 
 
-def _fit(
-    data: PixelData,
-    n_colors: object,
-    color_space: object,
-    init: object,
-    n_init: object,
-    max_iter: object,
-    tol: object,
-    seed: int | np.random.Generator | None,
-    fixed_colors: object,
-    progress: ProgressCallback | None,
-) -> _Fit:
-    n_colors = _check_n_colors(n_colors)
-    color_space = check_color_space(color_space)
-    fixed = _check_fixed(fixed_colors, n_colors, data)
-    init = _check_init(init, n_colors - len(fixed), data)
-    n_init = _check_positive_int("n_init", n_init)
-    max_iter = _check_positive_int("max_iter", max_iter)
-    tol = _check_tol(tol)
-    seed = _check_seed(seed)
-    _check_progress(progress)
+def _fit(data: PixelData, options: Options, progress: ProgressCallback | None) -> _Fit:
+    """Fit the palette of ``options`` to the selected pixels of ``data``."""
+    start = _check_start(options, data)
     if not data.selected.any():
         raise ValueError("no pixel left to fit: the mask and/or the alpha channel exclude every pixel")
 
@@ -270,6 +244,7 @@ def _fit(
     if progress is not None:
         progress("histogram", 1.0)
 
+    n_colors, space, fixed = options.n_colors, options.color_space, start.fixed
     if len(hist) <= n_colors:
         own_and_fixed, index = np.unique(np.concatenate([hist.colors, fixed]), axis=0, return_inverse=True)
         if len(own_and_fixed) <= n_colors:
@@ -278,34 +253,34 @@ def _fit(
             # to itself, not to its nearest in the clustering space, where two
             # distinct colours can coincide (a subnormal float and 0 in CIELAB).
             hist_labels = index.reshape(-1)[: len(hist)]
-            return _finish(hist, own_and_fixed, hist_labels, color_space, fixed, 0.0, 0, True)
+            return _finish(hist, own_and_fixed, hist_labels, fixed, space, None)
 
-    points, cell = _fit_points(hist, data.dtype, color_space, n_colors)
-    fit = _run_kmeans(points, n_colors, init, fixed, data, color_space, n_init, max_iter, tol, seed, progress)
+    points, cell = _fit_points(hist, data.dtype, space, n_colors)
+    fit = _run_kmeans(points, options, start, data.dtype, progress)
     if progress is not None:
         progress("fit", 1.0)
         progress("mapping", 0.0)
     # Round the centres to storable colours and map every histogram colour to
     # the nearest. Ties go to the colour that sorts first (as in apply_palette),
     # so the centres are put in that order first; equal colours end up adjacent.
-    rounded = decode(fit.centers, data.dtype, color_space)
+    rounded = space.decode(fit.centers, data.dtype)
     rounded[: len(fixed)] = fixed  # exactly as given (the fit keeps them first), whatever the rounding
-    order = np.lexsort(rounded.T[::-1])
+    order = _tie_break_order(rounded)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     colors, cluster_to_color = np.unique(rounded[order], axis=0, return_inverse=True)
     cluster_to_color = cluster_to_color.reshape(-1)
-    color_points = encode(colors, data.dtype, color_space)
+    color_points = space.encode(colors, data.dtype)
     if cell is None:
-        start = Assignment(rank[fit.labels], fit.assignment.margins)
-        rounded_points = encode(rounded[order], data.dtype, color_space)
-        hist_labels = cluster_to_color[relabel(points, start, fit.centers[order], rounded_points)]
+        assignment = Assignment(rank[fit.labels], fit.assignment.margins)
+        rounded_points = space.encode(rounded[order], data.dtype)
+        hist_labels = cluster_to_color[relabel(points, assignment, fit.centers[order], rounded_points)]
     else:
         guess = cluster_to_color[rank[fit.labels[cell]]]
-        hist_points = encode(hist.colors, data.dtype, color_space)
+        hist_points = space.encode(hist.colors, data.dtype)
         hist_labels = nearest(hist_points, color_points, guess)
     hist_labels = _own_colors(hist.colors, hist_labels, colors, color_points)
-    return _finish(hist, colors, hist_labels, color_space, fixed, fit.inertia, fit.n_iter, fit.converged)
+    return _finish(hist, colors, hist_labels, fixed, space, fit)
 
 
 def _own_colors(
@@ -339,24 +314,27 @@ def _finish(
     hist: ColorHistogram,
     colors: NDArray[Any],
     hist_labels: NDArray[np.intp],
-    color_space: str,
     fixed: NDArray[Any],
-    inertia: float,
-    n_iter: int,
-    converged: bool,
+    space: ColorSpace,
+    fit: KMeansFit | None,
 ) -> _Fit:
-    """Count pixels per colour, drop unused colours (not fixed ones), sort by count (descending)."""
+    """Count pixels per colour, drop unused colours (not fixed ones), sort by count (descending).
+
+    ``fit`` is the k-means that found ``colors``; None when they are the image's own.
+    """
     counts = np.bincount(hist_labels, weights=hist.counts, minlength=colors.shape[0]).astype(np.int64)
     is_fixed = (colors[:, None, :] == fixed[None, :, :]).all(axis=2).any(axis=1)
     order = np.argsort(-counts, kind="stable")
     order = order[(counts[order] > 0) | is_fixed[order]]
     new_index = np.full(colors.shape[0], -1, dtype=np.intp)
     new_index[order] = np.arange(order.size)
-    palette = Palette(colors=colors[order], counts=counts[order], color_space=color_space)
-    return _Fit(palette, hist, new_index[hist_labels], inertia, n_iter, converged)
+    palette = Palette(colors=colors[order], counts=counts[order], color_space=space.name.value)
+    if fit is None:
+        return _Fit(palette, hist, new_index[hist_labels], 0.0, 0, True)
+    return _Fit(palette, hist, new_index[hist_labels], fit.inertia, fit.n_iter, fit.converged)
 
 
-def _nearest_labels(data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp]) -> NDArray[np.intp]:
+def _pixel_labels(data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp]) -> NDArray[np.intp]:
     """Per-pixel labels (-1 where not selected) from the labels of the histogram colours."""
     if data.all_selected:
         labels: NDArray[np.intp] = np.take(hist_labels, hist.inverse)
@@ -366,16 +344,15 @@ def _nearest_labels(data: PixelData, hist: ColorHistogram, hist_labels: NDArray[
     return labels
 
 
-def _dithered_labels(data: PixelData, palette: Palette, method: str) -> NDArray[np.intp]:
+def _dithered_labels(data: PixelData, palette: Palette, method: Dither) -> NDArray[np.intp]:
     """Per-pixel labels (-1 where not selected) with error diffusion or ordered dithering."""
-    space = palette.color_space
+    space = ColorSpace.named(palette.color_space)
     # Ties go to the palette colour that sorts first, as in the nearest mapping.
-    order = np.lexsort(palette.colors.T[::-1])
+    order = _tie_break_order(palette.colors)
     height, width = data.spatial_shape
-    points = encode(data.colors, data.dtype, space).reshape(height, width, -1)
-    palette_points = encode(palette.colors[order], palette.colors.dtype, space)
-    n_channels = palette_points.shape[1]
-    bounds = (np.zeros(n_channels), np.full(n_channels, 255.0)) if space == "rgb" else None
+    points = space.encode(data.colors, data.dtype).reshape(height, width, -1)
+    palette_points = space.encode(palette.colors[order], palette.colors.dtype)
+    bounds = space.gamut_bounds(palette_points.shape[1])
     active = data.selected.reshape(height, width)
     labels = dither_labels(points, palette_points, active, method, bounds).reshape(-1)
     return np.where(labels >= 0, order[labels], -1)
@@ -394,12 +371,6 @@ def _paint(
     else:
         flat[data.selected, :n_color] = np.take(colors, labels[data.selected], axis=0)
     return image, labels.reshape(data.spatial_shape)
-
-
-def _check_dither(dither: object) -> str:
-    if dither not in DITHERS:
-        raise ValueError(f"unknown dither {dither!r}; choose one of {', '.join(DITHERS)}")
-    return str(dither)
 
 
 def _side_by_side(images: Sequence[object], masks: object | None) -> PixelData:
@@ -422,7 +393,7 @@ def _side_by_side(images: Sequence[object], masks: object | None) -> PixelData:
     return prepare_pixels(column, selected.reshape(-1, 1))
 
 
-def fit_palette(
+def fit_palette(  # noqa: PLR0913 -- the public keywords (README, plug-in)
     pixels: NDArray[Any] | Sequence[NDArray[Any]],
     n_colors: int,
     *,
@@ -431,7 +402,7 @@ def fit_palette(
     n_init: int = 1,
     max_iter: int = 300,
     tol: float = DEFAULT_TOL,
-    seed: int | np.random.Generator | None = None,
+    seed: Seed = None,
     mask: ArrayLike | Sequence[ArrayLike | None] | None = None,
     fixed_colors: ArrayLike | None = None,
     progress: ProgressCallback | None = None,
@@ -445,16 +416,37 @@ def fit_palette(
     (sprite sheets, animation frames); ``mask`` is then None or a list with
     one mask (or None) per image.
     """
+    data = _pixel_data(pixels, mask)
+    options = Options.from_keywords(
+        n_colors,
+        color_space=color_space,
+        init=init,
+        n_init=n_init,
+        max_iter=max_iter,
+        tol=tol,
+        seed=seed,
+        fixed_colors=fixed_colors,
+    )
+    _check_progress(progress)
+    return _fit(data, options, progress).palette
+
+
+def fit_palette_with_options(pixels: NDArray[Any] | Sequence[NDArray[Any]], options: Options) -> Palette:
+    """:func:`fit_palette` with its settings given as :class:`~.options.Options` (no mask, no
+    progress), as the command line has them."""
+    return _fit(_pixel_data(pixels, None), options, None).palette
+
+
+def _pixel_data(
+    pixels: NDArray[Any] | Sequence[NDArray[Any]], mask: ArrayLike | Sequence[ArrayLike | None] | None
+) -> PixelData:
+    """The pixels :func:`fit_palette` takes: one image, or a list of images fitted together."""
     if isinstance(pixels, (list, tuple)):
-        data = _side_by_side(pixels, mask)
-    else:
-        data = prepare_pixels(pixels, mask)
-    return _fit(
-        data, n_colors, color_space, init, n_init, max_iter, tol, seed, fixed_colors, progress
-    ).palette
+        return _side_by_side(pixels, mask)
+    return prepare_pixels(pixels, mask)
 
 
-def quantize(
+def quantize(  # noqa: PLR0913 -- the public keywords (README, plug-in)
     pixels: NDArray[Any],
     n_colors: int,
     *,
@@ -463,7 +455,7 @@ def quantize(
     n_init: int = 1,
     max_iter: int = 300,
     tol: float = DEFAULT_TOL,
-    seed: int | np.random.Generator | None = None,
+    seed: Seed = None,
     mask: ArrayLike | None = None,
     fixed_colors: ArrayLike | None = None,
     dither: str = "none",
@@ -547,12 +539,33 @@ def quantize(
     bits. The final mapping of pixels to the palette uses their full precision.
     """
     data = prepare_pixels(pixels, mask)
-    dither = _check_dither(dither)
-    fit = _fit(data, n_colors, color_space, init, n_init, max_iter, tol, seed, fixed_colors, progress)
-    if dither == "none":
-        labels = _nearest_labels(data, fit.hist, fit.hist_labels)
+    options = Options.from_keywords(
+        n_colors,
+        color_space=color_space,
+        init=init,
+        n_init=n_init,
+        max_iter=max_iter,
+        tol=tol,
+        seed=seed,
+        fixed_colors=fixed_colors,
+        dither=dither,
+    )
+    _check_progress(progress)
+    return _quantize(data, options, progress)
+
+
+def quantize_with_options(pixels: NDArray[Any], options: Options) -> QuantizeResult:
+    """:func:`quantize` with its settings given as :class:`~.options.Options` (no mask, no
+    progress), as the command line has them."""
+    return _quantize(prepare_pixels(pixels), options, None)
+
+
+def _quantize(data: PixelData, options: Options, progress: ProgressCallback | None) -> QuantizeResult:
+    fit = _fit(data, options, progress)
+    if options.dither is Dither.NONE:
+        labels = _pixel_labels(data, fit.hist, fit.hist_labels)
     else:
-        labels = _dithered_labels(data, fit.palette, dither)
+        labels = _dithered_labels(data, fit.palette, options.dither)
     image, labels = _paint(data, labels, fit.palette.colors)
     if progress is not None:
         progress("mapping", 1.0)
@@ -597,23 +610,23 @@ def remap(
     if not isinstance(palette, Palette):
         raise TypeError(f"palette must be a kmeans_quantize.Palette, got {type(palette).__name__}")
     data = prepare_pixels(pixels, mask)
-    dither = _check_dither(dither)
+    method = Dither.parse(dither, "dither")
     if data.n_color_channels == 1:
         palette = palette.to_gray()  # RGB palettes with R = G = B, as palette files hold
     elif palette.colors.shape[1] == 1:
         raise ValueError("a gray palette cannot be applied to an RGB image")
     colors = palette.colors
     if colors.dtype != data.dtype:
-        colors = from_unit(to_unit(colors, colors.dtype), data.dtype)
+        colors = convert(colors, data.dtype)
     if not data.selected.any():
         return _paint(data, np.full(data.colors.shape[0], -1, dtype=np.intp), colors)
-    if dither != "none":
-        return _paint(data, _dithered_labels(data, palette, dither), colors)
+    if method is not Dither.NONE:
+        return _paint(data, _dithered_labels(data, palette, method), colors)
     hist = color_histogram(data.selected_colors())
-    space = palette.color_space
+    space = ColorSpace.named(palette.color_space)
     # Ties go to the palette colour that sorts first, as in quantize.
-    order = np.lexsort(palette.colors.T[::-1])
-    palette_points = encode(palette.colors[order], palette.colors.dtype, space)
-    sorted_labels = nearest(encode(hist.colors, data.dtype, space), palette_points)
+    order = _tie_break_order(palette.colors)
+    palette_points = space.encode(palette.colors[order], palette.colors.dtype)
+    sorted_labels = nearest(space.encode(hist.colors, data.dtype), palette_points)
     hist_labels = order[_own_colors(hist.colors, sorted_labels, colors[order], palette_points)]
-    return _paint(data, _nearest_labels(data, hist, hist_labels), colors)
+    return _paint(data, _pixel_labels(data, hist, hist_labels), colors)

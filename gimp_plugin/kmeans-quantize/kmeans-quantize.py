@@ -33,7 +33,7 @@ try:
         import kmeans_quantize
         import numpy as np
         from kmeans_quantize.palette_io import entry_names
-        from kmeans_quantize.pixels import from_unit, to_unit
+        from kmeans_quantize.pixels import to_rgb8, to_unit
         from kmeans_quantize.quantize import remap
     else:
         from kmeans_quantize import pure_layers
@@ -203,8 +203,7 @@ class NumpyEngine:
         out = []
         for layer, (image, labels, palette) in zip(layers, mapped, strict=True):
             image = layer.finish(image)
-            rgb = from_unit(to_unit(palette.colors, palette.colors.dtype), np.dtype(np.uint8))
-            rgb = np.repeat(rgb, 3, axis=1) if rgb.shape[1] == 1 else rgb
+            rgb = to_rgb8(palette.colors)
             swatches = list(zip([color.tobytes() for color in rgb], palette.counts.tolist(), strict=True))
             quantized = Quantized(image.tobytes(), self.entries(palette), swatches)
             if indexed:
@@ -537,6 +536,10 @@ class Preview:
         self.label.set_xalign(0.0)
         box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
         box.set_border_width(12)
+        for widget in (self.area, self.strip):
+            # Its own size, not the dialog's width; at the left, where it stays when the dialog
+            # widens for a longer label.
+            widget.set_halign(Gtk.Align.START)
         for widget in (self.area, self.strip, self.label):
             box.pack_start(widget, False, False, 0)
         dialog.get_content_area().pack_start(box, False, False, 0)
@@ -545,9 +548,19 @@ class Preview:
         self.timer = None
         self.running = False
         self.closed = False
+        self.dialog = dialog
+        self.shown = None  # the last result drawn
+        # A preview area forgets its pixels when it is (re)allocated, which happens after the
+        # first preview on a new dialog: draw again then.
+        self.area.connect_after("size-allocate", self.redraw)
+        self.strip.connect_after("size-allocate", self.redraw)
         self.handler = config.connect("notify", self.changed)
         dialog.connect("response", self.responded)
         self.schedule()
+
+    def redraw(self, widget, allocation):
+        if self.shown is not None:
+            self.draw(self.shown)
 
     def responded(self, dialog, response):
         self.closed = True  # OK or Cancel during a computation: stop it at once
@@ -606,6 +619,7 @@ class Preview:
         return False
 
     def draw(self, result):
+        self.shown = result
         width, height = self.size
         kind = Gimp.ImageType.GRAYA_IMAGE if self.gray else Gimp.ImageType.RGBA_IMAGE
         self.area.draw(0, 0, width, height, kind, result.data, width * (2 if self.gray else 4))
@@ -623,10 +637,12 @@ class Preview:
         with open(f"{base}-proxy.raw", "wb") as proxy, open(f"{base}-preview.raw", "wb") as preview:
             proxy.write(self.source.raw)
             preview.write(result.data)
+        origin = self.area.translate_coordinates(self.dialog, 0, 0)
         entry = {
             **options,
             "dither": dither,
             "size": self.size,
+            "origin": list(origin[-2:]) if origin else None,  # in the dialog window, for screenshots
             "channels": 2 if self.gray else 4,
             "files": base,
             "seconds": seconds,

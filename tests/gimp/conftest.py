@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from gimp_harness import ENGINES, NO_NUMPY, Gimp3, find_gimp3
+from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -111,6 +112,10 @@ def run_script(
                 name: np.fromfile(out / f"{scenario}-{name}.raw", dtype).reshape(shape)
                 for name, (shape, dtype) in named.items()
             }
+        shot = out / "preview-shot.ppm"
+        if shot.exists() and shot.stat().st_size:
+            with Image.open(shot) as captured:
+                arrays["preview-shot"] = {"rgb": np.asarray(captured.convert("RGB"))}
         previews = out / "preview.log"
         if previews.exists():
             results["previews"] = [json.loads(line) for line in previews.read_text().splitlines()]

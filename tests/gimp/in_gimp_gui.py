@@ -8,7 +8,8 @@ Keys are pressed with xdotool, as a user would (GIMP handles them while this scr
    colors" with its mnemonic (Alt+N), types 5 and presses Return (OK).
 3. Last values: a WITH_LAST_VALS run afterwards must reuse K = 5.
 4. The preview: on a 480x360 layer, the helper waits for the first preview the plug-in logs
-   ($KMQ_PREVIEW_LOG), types K = 7 and waits for its preview, turns the preview off (Alt+V),
+   ($KMQ_PREVIEW_LOG), types K = 7 and waits for its preview, captures the dialog window
+   (preview-shot.ppm in $KMQ_GIMP_OUT), turns the preview off (Alt+V),
    types K = 9, checks that no preview follows within 3 s, and cancels the dialog.
 
 Writes results.json to $KMQ_GIMP_OUT.
@@ -110,6 +111,8 @@ wait_for '"n_colors"' || status=3
 xdotool windowfocus --sync "$dialog" key alt+n key ctrl+a type 7
 xdotool key Tab
 [ "$status" = 0 ] && { wait_for '"n_colors": 7' || status=4; }
+sleep 1  # let GTK paint it
+xwd -id "$dialog" -display "$DISPLAY" | xwdtopnm 2>/dev/null > "$KMQ_GIMP_OUT/preview-shot.ppm"
 xdotool key alt+v
 sleep 1
 before=$(wc -l < "$log")

@@ -353,6 +353,11 @@ def test_dialog_preview_shows_the_engines_result_on_a_reduced_copy_and_follows_t
     assert big and big == previews[-len(big) :], previews
     assert any(entry["n_colors"] == 7 for entry in big), big
     assert big[-1]["n_colors"] == 7  # none after the preview was turned off (K = 9)
+    # what the dialog showed (captured with xwd): the K = 7 preview, pixel for pixel (opaque layer)
+    (x, y), (width, height) = big[-1]["origin"], big[-1]["size"]
+    shown = gui_run.arrays["preview-shot"]["rgb"][y : y + height, x : x + width]
+    drawn = gui_run.arrays[f"preview-{len(previews) - 1}"]["preview"][..., :3]
+    np.testing.assert_array_equal(shown, drawn)
     for number, entry in enumerate(previews):
         arrays = gui_run.arrays[f"preview-{number}"]
         proxy, preview = arrays["proxy"], arrays["preview"]

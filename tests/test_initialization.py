@@ -1,0 +1,30 @@
+"""Where k-means starts (kmeans_quantize.initialization): the coarse-to-fine start changes no result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from kmeans_quantize.initialization import GRID_REDUCTION, GRIDS, coarse_to_fine_start, coarsen
+from kmeans_quantize.kmeans import WeightedPoints, lloyd
+from kmeans_quantize.options import Options
+
+
+@pytest.mark.parametrize("k", [8, 40])
+def test_starting_from_the_coarse_grids_assignment_changes_no_lloyd_step(k: int) -> None:
+    # Integer colours dense near a surface, as a large photo's: every grid merges them.
+    rng = np.random.default_rng(k)
+    x, y = np.meshgrid(np.arange(256), np.arange(256))
+    points = np.concatenate(
+        [np.stack([x.ravel(), y.ravel(), (x.ravel() + y.ravel()) // 2 + dz], axis=1) for dz in range(4)]
+    ).astype(np.float64)
+    data = WeightedPoints(points, rng.integers(1, 20, len(points)).astype(np.float64))
+    for cells in GRIDS:  # the test must exercise every grid
+        assert len(coarsen(data, cells)[0]) * GRID_REDUCTION <= len(data)
+    centers, start = coarse_to_fine_start(data, Options.from_keywords(k, init="k-means++", tol=0.1), rng)
+    # The inherited labels and margins are only a shortcut: starting from a full search
+    # instead must give the same iterations, bit for bit.
+    inherited = lloyd(data, centers, max_iter=40, tol=0.0, start=start)
+    fresh = lloyd(data, centers, max_iter=40, tol=0.0)
+    assert inherited.n_iter == fresh.n_iter
+    np.testing.assert_array_equal(inherited.centers, fresh.centers)
+    np.testing.assert_array_equal(inherited.labels, fresh.labels)

@@ -1,0 +1,200 @@
+"""k-means (kmeans_quantize.kmeans.lloyd) against plain Lloyd iterations over every pixel.
+
+k-means on the distinct colours weighted by their pixel counts, with bounds that
+skip distance work, must give exactly what plain Lloyd iterations over every
+pixel give: a reference implementation written here, as simply as possible.
+The stopping rule too: ``tol`` stops the iteration after the first update that
+moves no centre by more than ``tol``; ``tol=0`` runs until no label changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from images import photo_like
+from kmeans_quantize import quantize
+from kmeans_quantize.histogram import color_histogram
+from kmeans_quantize.kmeans import WeightedPoints, lloyd
+
+
+def reference_assign(pixels: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre of every pixel by direct distances; ties to the lowest index."""
+    dist = (
+        (pixels[:, None, 0] - centers[None, :, 0]) ** 2
+        + (pixels[:, None, 1] - centers[None, :, 1]) ** 2
+        + (pixels[:, None, 2] - centers[None, :, 2]) ** 2
+    )
+    labels = dist.argmin(axis=1)
+    return labels, dist[np.arange(len(pixels)), labels]
+
+
+def reference_lloyd(
+    pixels: np.ndarray, centers: np.ndarray, max_iter: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Plain Lloyd over every pixel, tol = 0 (stop when no label changes).
+
+    An empty cluster moves to the colour whose pixels add most to the error
+    (count x squared distance; ties to the smaller colour), skipping colours
+    that already are a centre.
+    """
+    centers = centers.astype(np.float64).copy()
+    previous = None
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        labels, sq_dist = reference_assign(pixels, centers)
+        if previous is not None and np.array_equal(labels, previous):
+            break
+        previous = labels
+        new = centers.copy()
+        empty = []
+        for j in range(len(centers)):
+            members = pixels[labels == j]
+            if len(members):
+                new[j] = members.sum(axis=0) / len(members)
+            else:
+                empty.append(j)
+        if empty:
+            colors = {}
+            for pixel, d in zip(map(tuple, pixels), sq_dist, strict=True):
+                count, _ = colors.get(pixel, (0, d))
+                colors[pixel] = (count + 1, d)
+            ranked = sorted(colors, key=lambda c: (-colors[c][0] * colors[c][1], c))
+            taken = [j for j in range(len(centers)) if j not in empty]
+            for j in empty:
+                while ranked:
+                    candidate = np.array(ranked.pop(0), dtype=np.float64)
+                    if not any((new[t] == candidate).all() for t in taken):
+                        new[j] = candidate
+                        taken.append(j)
+                        break
+        shift = np.sqrt(((new - centers) ** 2).sum(axis=1)).max()
+        centers = new
+        if shift == 0:
+            break
+    return centers, reference_assign(pixels, centers)[0], n_iter
+
+
+def histogram_lloyd(image: np.ndarray, centers: np.ndarray, max_iter: int):
+    hist = color_histogram(image.reshape(-1, 3))
+    data = WeightedPoints(hist.colors.astype(np.float64), hist.counts.astype(np.float64))
+    fit = lloyd(data, centers.astype(np.float64), max_iter=max_iter, tol=0.0)
+    return fit, hist
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("k", [3, 8, 24, 50])
+def test_histogram_lloyd_equals_per_pixel_lloyd(seed: int, k: int) -> None:
+    image = photo_like(48, 64, seed)
+    pixels = image.reshape(-1, 3).astype(np.float64)
+    rng = np.random.default_rng(100 + seed)
+    # Integer initial centres drawn from the image: many exact distance ties.
+    init = np.unique(pixels, axis=0)[rng.choice(len(np.unique(pixels, axis=0)), k, replace=False)]
+    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init, max_iter=60)
+    fit, hist = histogram_lloyd(image, init, max_iter=60)
+    assert fit.n_iter == ref_iter
+    np.testing.assert_array_equal(fit.centers, ref_centers)  # bit for bit, not approximately
+    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+
+
+def test_empty_clusters_are_reseeded_like_the_reference() -> None:
+    image = photo_like(40, 40, 7) // 2  # colours 0..127
+    pixels = image.reshape(-1, 3).astype(np.float64)
+    # Three centres far outside the data: their clusters are empty at once.
+    init = np.array(
+        [[255, 255, 255], [250, 255, 255], [255, 250, 255], [60, 60, 30], [20, 10, 5], [100, 30, 20]]
+    )
+    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init.astype(np.float64), max_iter=40)
+    fit, hist = histogram_lloyd(image, init, max_iter=40)
+    np.testing.assert_array_equal(fit.centers, ref_centers)
+    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+    assert fit.n_iter == ref_iter
+    assert np.isfinite(fit.centers).all()
+    assert len(np.unique(fit.centers, axis=0)) == len(init)
+    assert (np.bincount(fit.labels, minlength=len(init)) > 0).all()
+
+
+# --- the stopping rule ---------------------------------------------------------------------
+
+
+def _image(seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:40, 0:56]
+    image = np.stack([x * 4.5, y * 6.0, (x + y) * 2.5], axis=-1) + rng.normal(0, 10, (40, 56, 3))
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def _reference_run(
+    pixels: np.ndarray, centers: np.ndarray, steps: int
+) -> list[tuple[np.ndarray, float, bool]]:
+    """Plain Lloyd over every pixel: after each update, (centres, largest shift, labels changed)."""
+    history = []
+    previous = None
+    for _ in range(steps):
+        dist = ((pixels[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+        labels = dist.argmin(axis=1)
+        changed = previous is None or not np.array_equal(labels, previous)
+        previous = labels
+        new = centers.copy()
+        for j in range(len(centers)):
+            members = pixels[labels == j]
+            assert len(members), "the test image must not empty a cluster"
+            new[j] = members.sum(axis=0) / len(members)
+        shift = float(np.sqrt(((new - centers) ** 2).sum(axis=1)).max())
+        history.append((new, shift, changed))
+        if not changed:
+            break
+        centers = new
+    return history
+
+
+@pytest.fixture(scope="module")
+def setup() -> tuple[WeightedPoints, np.ndarray, list[tuple[np.ndarray, float, bool]]]:
+    image = _image()
+    pixels = image.reshape(-1, 3).astype(np.float64)
+    hist = color_histogram(image.reshape(-1, 3))
+    data = WeightedPoints(hist.colors.astype(np.float64), hist.counts.astype(np.float64))
+    rng = np.random.default_rng(7)
+    init = hist.colors[rng.choice(len(hist), 8, replace=False)].astype(np.float64)
+    return data, init, _reference_run(pixels, init, 200)
+
+
+def test_tol_stops_at_the_first_small_enough_update(setup) -> None:
+    data, init, history = setup
+    shifts = [shift for _, shift, changed in history if changed]
+    assert len(shifts) > 8, "the run must be long enough to stop early"
+    # Stop right after an update whose shift is smaller than every earlier one; labels still change then.
+    stop = next(i for i in range(4, len(shifts)) if shifts[i] < min(shifts[:i]))
+    tol = shifts[stop]
+    fit = lloyd(data, init, tol=tol, max_iter=300)
+    assert fit.converged
+    assert fit.n_iter == stop + 1
+    np.testing.assert_array_equal(fit.centers, history[stop][0])
+    # Just below that shift, it must go on.
+    below = lloyd(data, init, tol=float(np.nextafter(tol, 0.0)), max_iter=300)
+    assert below.n_iter > fit.n_iter
+
+
+def test_tol_below_every_shift_runs_until_no_label_changes(setup) -> None:
+    data, init, history = setup
+    smallest = min(shift for _, shift, changed in history if changed)
+    fit = lloyd(data, init, tol=smallest * 0.5, max_iter=300)
+    full = lloyd(data, init, tol=0.0, max_iter=300)
+    assert fit.converged and full.converged
+    assert fit.n_iter == full.n_iter == len(history)
+    np.testing.assert_array_equal(fit.centers, history[-1][0])
+    np.testing.assert_array_equal(full.centers, history[-1][0])
+
+
+def test_max_iter_stops_without_convergence(setup) -> None:
+    data, init, history = setup
+    fit = lloyd(data, init, tol=0.0, max_iter=3)
+    assert not fit.converged
+    assert fit.n_iter == 3
+    np.testing.assert_array_equal(fit.centers, history[2][0])
+
+
+def test_quantize_reports_convergence_of_its_default_rule() -> None:
+    image = _image()
+    assert quantize(image, 8, seed=0).converged
+    assert quantize(image, 8, seed=0, tol=0.0).converged
