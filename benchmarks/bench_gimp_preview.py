@@ -48,10 +48,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_peers import LoadedImage, write_atomic
 from bench_pure_python import IMAGES
-from bench_speed import load_average, machine_facts
-from gimp_indexed import tail
+from benchlib.data import LoadedImage
+from benchlib.gimp import failure
+from benchlib.measure import load_average, machine_facts
+from benchlib.report import write_atomic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "gimp"))
 from gimp_harness import ENGINES, NO_NUMPY, RELEASES, Gimp3, find_gimp3, selected_release  # noqa: E402
@@ -199,11 +200,7 @@ def run_engine(gimp3: Gimp3, engine: str, images: list[LoadedImage], timeout: fl
                     f"{record['image']}: the dialog's run returned {record.get('status')}, not cancel"
                 )
         if status != 0 or not results.get("done"):
-            how = f"timed out after {timeout:.0f} s" if status is None else f"exited with status {status}"
-            reason = f"GIMP ({gimp3.describe()}) {how}"
-            if "traceback" in results:
-                reason += f"; the in-GIMP script raised:\n{results['traceback']}"
-            problems.append(f"{reason}\n--- GIMP stderr (tail)\n{tail(space.host / 'gimp.stderr')}")
+            problems.append(failure(gimp3, space, status, timeout, results))
         if problems:
             run.failure = "\n".join(problems)
     return run
