@@ -36,6 +36,7 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
+import PIL
 from benchlib.data import describe_photo_like, photo_like, sample_photo_path
 from kmeans_quantize import __version__, fit_palette
 from kmeans_quantize.clustering_space import RGB
@@ -82,7 +83,7 @@ def machine_facts() -> list[str]:
     return [
         f"- CPU: {model}; {os.cpu_count()} logical cores",
         f"- Python {platform.python_version()} on {platform.platform()}",
-        f"- numpy {np.__version__}, Pillow {Image.__version__}, kmeans-quantize {__version__}",
+        f"- numpy {np.__version__}, Pillow {PIL.__version__}, kmeans-quantize {__version__}",
         f"- load average (1/5/15 min) at start: {load}",
         f"- command: `{shlex.join(sys.orig_argv)}`",
     ]

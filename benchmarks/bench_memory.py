@@ -76,7 +76,8 @@ def run_child(n_colors: int, megapixels: float) -> dict[str, float | int | str]:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"child exited with code {done.returncode}:\n{done.stderr.strip()}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, float | int | str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def report(figures: dict[str, float | int | str], n_colors: int) -> tuple[str, bool]:

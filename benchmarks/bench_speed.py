@@ -84,7 +84,8 @@ def sklearn_full(image: RGBImage, k: int) -> RGBImage:
     pixels = image.reshape(-1, 3).astype(np.float64)
     km = KMeans(n_clusters=k, n_init=1, random_state=SEED).fit(pixels)
     palette = np.clip(np.rint(km.cluster_centers_), 0, 255).astype(np.uint8)
-    return palette[km.labels_].reshape(image.shape)
+    quantized: RGBImage = palette[km.labels_].reshape(image.shape)
+    return quantized
 
 
 def mse(original: RGBImage, quantized: RGBImage) -> float:
@@ -210,15 +211,17 @@ def summarize(rows: list[Row], ks: list[int]) -> list[str]:
     """One line per K: the worst speed ratio and whether our MSE was never above scikit-learn's."""
     lines = []
     for k in ks:
-        compared = [r for r in rows if r.k == k and r.ratio is not None and r.sklearn.mse is not None]
+        # (row, speed ratio, sklearn's MSE) of the rows where both are known, in row order
+        measured = [(r, r.ratio, r.sklearn.mse) for r in rows if r.k == k]
+        compared = [(r, ratio, mse) for r, ratio, mse in measured if ratio is not None and mse is not None]
         if not compared:
             lines.append(f"- K={k}: no image with both methods measured")
             continue
-        worst = min(compared, key=lambda r: r.ratio)
-        worse = [r for r in compared if r.ours.mse is None or r.ours.mse > r.sklearn.mse]
+        worst, worst_ratio, _ = min(compared, key=lambda entry: entry[1])
+        worse = [r for r, _, sklearn_mse in compared if r.ours.mse is None or r.ours.mse > sklearn_mse]
         verdict = "yes" if not worse else "no (higher on " + ", ".join(r.image for r in worse) + ")"
         lines.append(
-            f"- K={k}: worst ratio {worst.ratio:.2f}x ({worst.image}); our MSE <= sklearn's on every image: "
+            f"- K={k}: worst ratio {worst_ratio:.2f}x ({worst.image}); our MSE <= sklearn's on every image: "
             f"{verdict} [{len(compared)} image(s) compared]"
         )
     return lines

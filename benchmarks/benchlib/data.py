@@ -132,7 +132,9 @@ def count_colors(image: NDArray[np.uint8]) -> int:
 
 def _skimage_photo(name: str) -> Callable[[], RGBImage]:
     def load() -> RGBImage:
-        return getattr(importlib.import_module("skimage.data"), name)()
+        # scikit-image is loaded by name and untyped: its photos are 8-bit RGB arrays
+        photo: RGBImage = getattr(importlib.import_module("skimage.data"), name)()
+        return photo
 
     return load
 
@@ -158,7 +160,8 @@ class LoadedImage:
 
     @property
     def megapixels(self) -> float:
-        return self.pixels.shape[0] * self.pixels.shape[1] / 1e6
+        megapixels: float = self.pixels.shape[0] * self.pixels.shape[1] / 1e6
+        return megapixels
 
 
 def _sample_photo(name: str) -> tuple[RGBImage, str]:

@@ -74,7 +74,7 @@ def tail(path: Path, size: int = STDERR_TAIL) -> str:
 
 
 def _default_timeout(images: dict[str, np.ndarray], ks: list[int], repeat: int) -> float:
-    megapixels = sum(image.shape[0] * image.shape[1] for image in images.values()) / 1e6
+    megapixels: float = sum(image.shape[0] * image.shape[1] for image in images.values()) / 1e6
     return TIMEOUT_BASE + TIMEOUT_PER_MEGAPIXEL * megapixels * len(ks) * (repeat + 1)
 
 

@@ -348,7 +348,8 @@ def crop_for_strip(image: RGBImage) -> RGBImage:
     height, width = image.shape[:2]
     side = min(side, height, width)
     x, y = min(x, width - side), min(y, height - side)
-    return image[y : y + side, x : x + side].copy()
+    crop: RGBImage = image[y : y + side, x : x + side].copy()
+    return crop
 
 
 def mse_by_rows(original: np.ndarray, quantized: np.ndarray) -> float:

@@ -48,7 +48,8 @@ def sklearn_unique(image: RGBImage, k: int, *, lab: bool = False) -> RGBImage:
     if lab:
         centres = np.clip(lab_to_srgb(centres), 0.0, 1.0) * 255.0
     palette = np.clip(np.rint(centres), 0, 255).astype(np.uint8)
-    return palette[fitted.labels_[inverse.reshape(-1)]].reshape(image.shape)
+    quantized: RGBImage = palette[fitted.labels_[inverse.reshape(-1)]].reshape(image.shape)
+    return quantized
 
 
 #: Pixels the scikit-learn example fits on.
@@ -66,7 +67,8 @@ def sklearn_example(image: RGBImage, k: int) -> RGBImage:
     sample = shuffle(pixels, random_state=SEED, n_samples=EXAMPLE_SAMPLE)
     fitted = KMeans(n_clusters=k, random_state=SEED).fit(sample)
     palette = np.clip(np.rint(fitted.cluster_centers_ * 255.0), 0, 255).astype(np.uint8)
-    return palette[fitted.predict(pixels)].reshape(image.shape)
+    quantized: RGBImage = palette[fitted.predict(pixels)].reshape(image.shape)
+    return quantized
 
 
 def pillow(method: Image.Quantize, kmeans: int, image: RGBImage, k: int) -> RGBImage:
@@ -94,7 +96,8 @@ def opencv(image: RGBImage, k: int) -> RGBImage:
     pixels = image.reshape(-1, 3).astype(np.float32)
     _, labels, centres = cv2.kmeans(pixels, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
     palette = np.clip(np.rint(centres), 0, 255).astype(np.uint8)
-    return palette[labels.reshape(-1)].reshape(image.shape)
+    quantized: RGBImage = palette[labels.reshape(-1)].reshape(image.shape)
+    return quantized
 
 
 OURS = "ours-rgb"
