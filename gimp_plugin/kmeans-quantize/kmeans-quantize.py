@@ -12,6 +12,7 @@ procedure ``plug-in-kmeans-quantize``.
 import json
 import os
 import sys
+import threading
 import time
 
 import gi
@@ -510,9 +511,14 @@ class Preview:
     quantized with the dialog's settings by the engine of the run, drawn over GIMP's checks,
     with a strip of the palette's colours, each as wide as its share of the pixels.
 
-    The computation runs in GTK's main loop, and its progress callback handles pending events
-    and raises :class:`Restart` when a setting changed, so the dialog stays responsive and a
-    change during a computation starts it again.
+    The computation runs in a worker thread, so the dialog keeps handling events (GTK's own
+    work needs no Python lock, and the thread yields it every few milliseconds); the worker
+    touches neither GTK nor GIMP, and hands its result to the main loop with ``GLib.idle_add``.
+    Its progress callback raises :class:`Restart` when a setting changed since it started (or
+    the dialog closed), so a change during a computation starts it again. In the main loop
+    processing events in between stages, as a first version did, froze the dialog for
+    seconds with the numpy-free engine, whose seeding reports no progress
+    (benchmarks/results/gimp_preview.md).
     """
 
     def __init__(self, dialog, config, image, layer):
@@ -546,7 +552,8 @@ class Preview:
         box.show_all()
         self.generation = 0
         self.timer = None
-        self.running = False
+        self.worker = None
+        self.heartbeat = None
         self.closed = False
         self.dialog = dialog
         self.shown = None  # the last result drawn
@@ -575,16 +582,18 @@ class Preview:
         self.timer = GLib.timeout_add(PREVIEW_DELAY_MS, self.update)
 
     def close(self):
-        self.closed = True
+        self.closed = True  # a computation under way stops at its next progress call
         self.config.disconnect(self.handler)
         if self.timer is not None:
             GLib.source_remove(self.timer)
             self.timer = None
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
 
     def update(self):
-        """The timer's callback: compute and draw; False stops the timer."""
-        if self.running:
-            return True  # a computation is stopping (Restart): try again in a moment
+        """The timer's callback: start a computation; False stops the timer."""
+        if self.worker is not None and self.worker.is_alive():
+            return True  # a stale computation is stopping (Restart): try again in a moment
         self.timer = None
         if not self.config.get_property("preview"):
             self.label.set_text("Preview off")
@@ -592,30 +601,49 @@ class Preview:
         if self.problem is not None:
             self.label.set_text(self.problem)
             return False
-        generation = self.generation
-        self.running = True
+        self.label.set_text("Computing the preview...")
+        options = settings(self.config)
+        dither = self.config.get_property("dither")
+        if self.heartbeat is not None:
+            self.heartbeat.stop()  # that of a computation that restarted
+        self.heartbeat = Heartbeat()
+        self.worker = threading.Thread(
+            target=self.compute, args=(self.generation, options, dither), daemon=True
+        )
+        self.worker.start()
+        return False
+
+    def compute(self, generation, options, dither):
+        """In the worker thread: quantize the reduced copy, then hand over to :meth:`finished`."""
         progress = PreviewProgress(lambda: self.closed or generation != self.generation)
+        start = time.perf_counter()
         try:
-            self.label.set_text("Computing the preview...")
-            options = settings(self.config)
-            dither = self.config.get_property("dither")
-            start = time.perf_counter()
             result = self.engine.quantize([self.source], options, dither, False, progress)[0]
-            seconds = time.perf_counter() - start
+            problem = None
         except Restart:
-            return False
+            return
         except UserError as error:
-            self.label.set_text(str(error))
+            result, problem = None, str(error)
+        except Exception as error:  # noqa: BLE001 - shown in the dialog; the run reports it properly
+            result, problem = None, f"The preview failed: {type(error).__name__}: {error}"
+        seconds = time.perf_counter() - start
+        GLib.idle_add(self.finished, generation, result, problem, seconds, options, dither)
+
+    def finished(self, generation, result, problem, seconds, options, dither):
+        """In the main loop: draw a computation's result unless the settings changed since."""
+        longest = self.heartbeat.stop()
+        if self.closed or generation != self.generation:
             return False
-        finally:
-            self.running = False
+        if problem is not None:
+            self.label.set_text(problem)
+            return False
         self.draw(result)
         self.label.set_text(
             f"{len(result.swatches)} colors; preview of a {self.size[0]}x{self.size[1]} copy "
             f"({seconds:.2f} s, {self.engine.name} engine)"
         )
         if PREVIEW_LOG:
-            self.log(options, dither, result, seconds, progress.longest)
+            self.log(options, dither, result, seconds, longest)
         return False
 
     def draw(self, result):
@@ -653,23 +681,42 @@ class Preview:
 
 
 class PreviewProgress:
-    """The progress object the engines expect, for a preview: between stages it lets GTK handle
-    pending events, measures the longest time it went without doing so, and raises
-    :class:`Restart` when ``stale()`` says the computation is no longer wanted."""
+    """The progress object the engines expect, for a preview computed in a worker thread: it
+    raises :class:`Restart` when ``stale()`` says the computation is no longer wanted."""
 
     def __init__(self, stale):
         self.stale = stale
         self.layer = 0
-        self.last = time.perf_counter()
-        self.longest = 0.0
 
     def stage(self, name, fraction=0.0):
-        self.longest = max(self.longest, time.perf_counter() - self.last)
-        while Gtk.events_pending():
-            Gtk.main_iteration()
-        self.last = time.perf_counter()
         if self.stale():
             raise Restart
+
+
+class Heartbeat:
+    """How long the dialog's main loop went without running a Python callback, at most, while a
+    preview was computed: a 10 ms timer notes the gaps between its calls."""
+
+    TICK_MS = 10
+
+    def __init__(self):
+        self.last = time.perf_counter()
+        self.longest = 0.0
+        self.source = GLib.timeout_add(self.TICK_MS, self.tick)
+
+    def tick(self):
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self.last)
+        self.last = now
+        return True
+
+    def stop(self):
+        """The longest gap (seconds), up to now; the timer stops (once)."""
+        if self.source is not None:
+            self.tick()
+            GLib.source_remove(self.source)
+            self.source = None
+        return self.longest
 
 
 def show_dialog(procedure, config, image, drawables):
