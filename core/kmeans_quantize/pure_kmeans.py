@@ -251,6 +251,55 @@ class BoundedPoints:
         self.rest.extend(f[4] for f in found)
         self.radius.extend(repeat(0.0, len(points)) if radius is None else radius)
 
+    def extend_around(
+        self, points: Sequence[Point], neighbors: Neighbors, mean: int, of: BoundedPoints
+    ) -> None:
+        """Add ``points`` that lie around point ``mean`` of ``of``, labelled exactly.
+
+        Every centre but the mean's two is at least the mean's ``rest`` bound minus the
+        point's distance from the mean away from a point; where the nearer of the two is
+        closer than that, it wins without a search. On a 4 MP photo at K = 16 this
+        settles most colours of the cells split by a boundary, and the search over the
+        centres (3 µs a colour) is left to a few.
+        """
+        centers, search, sqrt, slack = neighbors.centers, neighbors.search, math.sqrt, MARGIN_SLACK
+        a, b = of.labels[mean], of.runner[mean]
+        mx, my, mz = of.points[mean]
+        ax, ay, az = centers[a]
+        bx, by, bz = centers[b]
+        rest = of.rest[mean]
+        labels, runner, upper, second, rests = self.labels, self.runner, self.upper, self.second, self.rest
+        for p in points:
+            x, y, z = p
+            dx, dy, dz = x - ax, y - ay, z - az
+            own_sq = dx * dx + dy * dy + dz * dz
+            dx, dy, dz = x - bx, y - by, z - bz
+            runner_sq = dx * dx + dy * dy + dz * dz
+            u, v = sqrt(own_sq), sqrt(runner_sq)
+            low = rest - math.dist(p, (mx, my, mz))
+            if a != b and min(u, v) < low - slack:
+                # Every other centre is farther than both: the nearer of the two wins.
+                if runner_sq < own_sq or (runner_sq == own_sq and b < a):
+                    labels.append(b)
+                    runner.append(a)
+                    upper.append(v)
+                    second.append(u)
+                else:
+                    labels.append(a)
+                    runner.append(b)
+                    upper.append(u)
+                    second.append(v)
+                rests.append(low)
+            else:
+                found = search(p, a, own_sq)
+                labels.append(found[0])
+                runner.append(found[1])
+                upper.append(sqrt(found[2]))
+                second.append(sqrt(found[3]))
+                rests.append(found[4])
+        self.points.extend(points)
+        self.radius.extend(repeat(0.0, len(points)))
+
     def proven(self, i: int, neighbors: Neighbors, spare: float = 0.0) -> bool:
         """Whether the bounds prove the label of every point of ball ``i`` (grown by ``spare``)."""
         r = self.radius[i] + spare
