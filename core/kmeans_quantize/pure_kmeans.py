@@ -608,14 +608,22 @@ def _taken_over(
     points: list[Point],
     closest: list[float],
 ) -> list[tuple[int, float]]:
-    """The points closer to ``candidate`` than to their nearest centre, with the new squared distance."""
+    """The points closer to ``candidate`` than to their nearest centre, with the new squared distance.
+
+    The distances are written out inline (squared_distance's arithmetic, the same values):
+    k-means++ at K = 256 on a 4 MP photo's 7,722 5-bit cells took 1.08 s instead of 1.28 s.
+    """
     found = []
-    for c, group, r in zip(centers, groups, radius, strict=True):
+    x0, y0, z0 = candidate
+    for (cx, cy, cz), group, r in zip(centers, groups, radius, strict=True):
         # Some member could be closer to the candidate only if d(c, candidate) < 2 sqrt(r).
-        if squared_distance(c, candidate) >= 4.0 * r + MARGIN_SLACK:
+        dx, dy, dz = cx - x0, cy - y0, cz - z0
+        if dx * dx + dy * dy + dz * dz >= 4.0 * r + MARGIN_SLACK:
             continue
         for i in group:
-            d = squared_distance(points[i], candidate)
+            x, y, z = points[i]
+            dx, dy, dz = x - x0, y - y0, z - z0
+            d = dx * dx + dy * dy + dz * dz
             if d < closest[i]:
                 found.append((i, d))
     return found
