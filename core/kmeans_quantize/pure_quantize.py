@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import accumulate, compress
+from itertools import accumulate
 
 from .pure_cells import CellAssigner, Cells, cell_mask, cells_of
 from .pure_kmeans import (
@@ -502,10 +502,19 @@ def quantize_bytes(
         report("histogram", 0.0)
         read = _read(data, fmt, n_pixels, cover)
         table = [0] * (read.unselected + 1)
+        # The colours present, in the order they first appear: noting them in the loop costs less
+        # than a compress over the 16 M entries of the table after it (0.67 s instead of 0.82 s
+        # on a 4 MP photo), which was twice as fast as set(words).
+        present: list[int] = []
+        note = present.append
         for word in read.words:
-            table[word] += 1
-        # The colours present; compress over the table is twice as fast as set(words) (4 MP photo).
-        present = list(compress(range(read.unselected), table))
+            if table[word]:
+                table[word] += 1
+            else:
+                table[word] = 1
+                note(word)
+        if table[read.unselected]:
+            present.remove(read.unselected)
         if not present:
             raise ValueError(
                 "no pixel left to fit: the coverage and/or the alpha channel exclude every pixel"
