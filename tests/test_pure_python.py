@@ -9,6 +9,7 @@ numpy is used here only to check it.
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from kmeans_quantize import Palette, apply_palette, colorspace, quantize
+from kmeans_quantize import Palette, apply_palette, colorspace, pure_quantize, quantize
 from kmeans_quantize.kmeans import WeightedPoints as NumpyPoints
 from kmeans_quantize.kmeans import lloyd as numpy_lloyd
 from kmeans_quantize.pure_cells import CellAssigner, cell_mask, cells_of
@@ -348,6 +349,38 @@ def test_same_seed_same_bytes(color_space: str) -> None:
     first, _ = run_pure(image, 12, seed=7, color_space=color_space)
     again, _ = run_pure(image, 12, seed=7, color_space=color_space)
     assert first.pixels == again.pixels and first.palette == again.palette
+
+
+def test_work_limits_cut_the_iterations_of_many_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Levels of many points run at most LEVEL_WORK / EXACT_WORK points x iterations.
+
+    The result is still a palette of at most K colours with every pixel mapped to its nearest.
+    """
+    image = generated(4, 120, 160)
+    full, _ = run_pure(image, 8, seed=0)
+    monkeypatch.setattr(pure_quantize, "LEVEL_WORK", 1)
+    monkeypatch.setattr(pure_quantize, "EXACT_WORK", 1)
+    limited, out = run_pure(image, 8, seed=0)
+    assert full.n_iter > 1 and limited.n_iter == 1
+    assert 1 <= len(limited.palette) <= 8
+    palette = Palette(np.array(limited.palette.colors, dtype=np.uint8))
+    np.testing.assert_array_equal(out, apply_palette(image, palette))
+
+
+def test_garbage_collector_is_paused_and_restored() -> None:
+    image = generated(1)
+    states: list[bool] = []
+    run_pure(image, 5, seed=0, progress=lambda stage, fraction: states.append(gc.isenabled()))
+    assert states and not any(states) and gc.isenabled()
+    with pytest.raises(ValueError, match="no pixel left"):
+        quantize_bytes(bytes(12), 2, 2, "RGB", 2, coverage=bytes(4))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        run_pure(image, 5, seed=0)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
 
 
 def sample_photo() -> np.ndarray:

@@ -140,8 +140,8 @@ class CellAssigner(Assigner):
         self.whole[cell] = False
         start = len(self.loose.labels)
         self.loose_at[cell] = start
-        self.loose.extend(
-            cells.colors.points[members.start : members.stop], neighbors, [label] * len(members)
+        self.loose.extend_around(
+            cells.colors.points[members.start : members.stop], neighbors, cell, self.means
         )
         self.loose_index.extend(members)
         self.alive.extend(repeat(True, len(members)))

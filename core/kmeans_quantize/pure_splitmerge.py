@@ -153,7 +153,11 @@ def split_merge(
     for _ in range(MAX_ROUNDS):
         for move in _moves(data, best, n_fixed, tol)[:N_TRIES]:
             trial = lloyd(
-                PointAssigner(data), move.apply(best.centers), max_iter=TRIAL_ITER, tol=tol, n_fixed=n_fixed
+                PointAssigner(data, best.labels),
+                move.apply(best.centers),
+                max_iter=TRIAL_ITER,
+                tol=tol,
+                n_fixed=n_fixed,
             )
             if trial.inertia < (1.0 - MIN_GAIN) * best.inertia:
                 break
