@@ -21,10 +21,12 @@ test suite does:
   (the plug-in reads the layer scaled down to 360x240 before the dialog shows), then K = 64.
 
 From the log: per engine, dithering and K, the computation (``seconds``) and the dialog's
-``longest_pause`` (the longest the progress callback went without handling GTK events), median and
-max; from the helper's timestamps, the time from committing a K (Tab) to the log line (debounce +
-computation + drawing). The ``longest_pause`` leaves out the stretch from the last progress call
-to the end of the computation (no event is handled there either); the replay measures that tail.
+``longest_pause`` (the preview is computed in a worker thread; a 10 ms timer in the dialog's main
+loop notes the longest gap between its runs meanwhile: how long the dialog went without running
+a Python callback), median and max; from the helper's timestamps, the time from committing a K
+(Tab) to the log line (debounce + computation + drawing). The replay measures the stretches
+between the engine's progress calls, where the worker notices a changed setting: how late a
+change restarts a computation, not a freeze.
 
 Run from the repository root (as root, for the chroot)::
 
@@ -253,7 +255,7 @@ def table_lines(runs: dict[str, EngineRun], image_name: str) -> list[str]:
     """The per engine / dithering / K table of one image."""
     lines = [
         "| engine | dithering | K | updates | computation s (median / max) | longest pause s, plug-in's "
-        "measure (median / max) | longest stretch without events incl. tail s, replay (median / max) "
+        "measure (median / max) | longest stretch between progress calls incl. tail s, replay (median / max) "
         "| tail s, replay (median / max) | progress calls, replay | longest stretch between (replay, "
         "most often) | Tab to preview shown s (median / max) | pause ≤ 0.3 s? |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
@@ -385,8 +387,8 @@ def verdict_lines(runs: dict[str, EngineRun]) -> list[str]:
             if gaps:
                 worst_gap = max(gaps)
                 line += (
-                    f"; counting the untimed tail (replay, {len(gaps)} runs) max {worst_gap:.3f} s: "
-                    f"{'≤ 0.3 s, PASS' if worst_gap <= PAUSE_LIMIT else '**> 0.3 s, FAIL**'}"
+                    f"; a changed setting is noticed within {worst_gap:.3f} s at most (replay, "
+                    f"{len(gaps)} runs)"
                 )
             lines.append(line)
     return lines
@@ -457,14 +459,14 @@ def report(
         "",
         *verdict_lines(runs),
         "",
-        '"Longest pause" is the plug-in\'s own measure (`PreviewProgress.longest_pause` in the '
-        "`KMQ_PREVIEW_LOG` line): the longest time between two progress calls, each of which lets "
-        "GTK handle pending events. It does not count the stretch from the last progress call to "
-        "the end of the computation (and the drawing), during which no event is handled either; the "
-        'replay columns measure that stretch ("tail") by running the same computation on the same '
+        '"Longest pause" is the plug-in\'s own measure (`longest_pause` in the `KMQ_PREVIEW_LOG` '
+        "line): the preview is computed in a worker thread, and a 10 ms timer in the dialog's main "
+        "loop notes the longest gap between its runs while it is: how long the dialog went without "
+        "running a Python callback. The replay columns run the same computation on the same "
         "360x240 copy outside the dialog, in GIMP's Python with the plug-in's own engine classes, "
-        f"{REPLAY_REPEAT} times per setting, and give the longest stretch without a progress call "
-        "including it (drawing the 360x240 preview is not included).",
+        f"{REPLAY_REPEAT} times per setting, and give the longest stretch between two progress "
+        "calls (the end of the computation included): that is how late the worker notices a changed "
+        "setting and restarts, not a freeze of the dialog.",
         "",
     ]
     for image in images:

@@ -4,7 +4,8 @@ GIMP's python-fu-eval provides the globals Gimp, Gegl, GObject, GLib and sys. Th
 no numpy: it runs once with GIMP's numpy and once with numpy hidden from GIMP's Python (then the
 plug-in uses its numpy-free engine). GIMP runs with ``$KMQ_PREVIEW_LOG`` set, so the plug-in
 appends one JSON line per finished preview to that file (settings, ``seconds``: the computation,
-``longest_pause``: the longest time its progress callback went without handling GTK events).
+``longest_pause``: the longest gap between runs of a 10 ms timer in the dialog's main loop while
+the preview was computed in its worker thread).
 
 The job is ``job.json`` in ``$KMQ_GIMP_BENCH_DIR``::
 
@@ -31,8 +32,8 @@ with the plug-in's own engine classes (its source executed without its last line
 ``Gimp.main``): the same proxy (the bytes the dialog read and logged, ``<log>-<n>-proxy.raw``),
 the same options as the dialog's previews, and a progress object that records the time of every
 ``stage`` call. Its ``gaps`` are the times between consecutive calls *including* the stretch
-from the last call to the end of ``quantize`` (the dialog's ``longest_pause`` leaves that stretch
-out: after the last ``stage`` call no GTK event is handled until the preview is drawn).
+from the last call to the end of ``quantize``: how late the dialog's worker notices a changed
+setting (it checks at every call).
 
 ``results.json`` is rewritten after every image. A failure outside a dialog records the
 traceback and re-raises, so that GIMP exits with status 64.

@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from bench_memory import describe_photo_like, frame_size, photo_like
-from bench_peers import IMAGES as PEER_IMAGES
-from bench_peers import SMOKE_NAME, LoadedImage, delta_e_sample, libimagequant, write_atomic
-from bench_speed import RGBImage, load_average, machine_facts
+from benchlib.data import IMAGES as PEER_IMAGES
+from benchlib.data import SMOKE_NAME, LoadedImage, RGBImage, describe_photo_like, frame_size, photo_like
+from benchlib.measure import delta_e_sample, load_average, machine_facts
+from benchlib.peers import libimagequant
+from benchlib.report import write_atomic
 from kmeans_quantize import quantize
 from kmeans_quantize.metrics import mean_delta_e_2000, mse
 from kmeans_quantize.pure_quantize import quantize_bytes
