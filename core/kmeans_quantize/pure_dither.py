@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from .pure_kmeans import MARGIN_SLACK, Neighbors
 from .pure_quantize import FORMATS, PurePalette, _check_format
@@ -101,10 +102,9 @@ def dither_labels(
         if point is None:
             point = points[color] = encode(color)
         words.append(point)
-    if method == "floyd-steinberg":
-        labels = _floyd_steinberg(words, width, height, centers, clustering.name == "rgb", progress)
-    else:
-        labels = _ordered(words, width, height, centers, channels, clustering.name == "rgb", progress)
+    picture = _Picture(words, width, height, channels, clustering.name == "rgb")
+    mapper = _floyd_steinberg if method == "floyd-steinberg" else _ordered
+    labels = mapper(picture, centers, progress)
     to_palette = [*order, -1]  # label -1 stays -1
     return [to_palette[label] for label in labels]
 
@@ -158,19 +158,37 @@ class _Nearest:
         return label
 
 
+@dataclass(frozen=True)
+class _Picture:
+    """The pixels to dither, as points of the clustering space (None: takes no part).
+
+    Attributes
+    ----------
+    points : list of Point or None
+        Row by row.
+    width, height : int
+    channels : int
+        3, or 1 for gray (points on one axis).
+    clamp : bool
+        Keep modified values in 0-255 (the ``rgb`` space's gamut box).
+    """
+
+    points: list[Point | None]
+    width: int
+    height: int
+    channels: int
+    clamp: bool
+
+
 def _floyd_steinberg(
-    points: list[Point | None],
-    width: int,
-    height: int,
-    centers: list[Point],
-    clamp: bool,
-    progress: Callable[[float], None] | None,
+    picture: _Picture, centers: list[Point], progress: Callable[[float], None] | None
 ) -> list[int]:
     """Labels by error diffusion in raster order (-1 where a pixel takes no part).
 
     One loop with the errors of the row above and of this row in flat lists, three entries a
     pixel with one of padding on each side: the per-pixel cost is what bounds this engine.
     """
+    points, width, height, clamp = picture.points, picture.width, picture.height, picture.clamp
     nearest = _Nearest(centers)
     labels = [-1] * (width * height)
     stride = 3 * (width + 2)
@@ -213,17 +231,11 @@ def _floyd_steinberg(
     return labels
 
 
-def _ordered(
-    points: list[Point | None],
-    width: int,
-    height: int,
-    centers: list[Point],
-    channels: int,
-    clamp: bool,
-    progress: Callable[[float], None] | None,
-) -> list[int]:
+def _ordered(picture: _Picture, centers: list[Point], progress: Callable[[float], None] | None) -> list[int]:
     """Labels by Bayer's thresholds times the local palette gap over sqrt(D) (-1 where a pixel
     takes no part); one search per distinct (colour, threshold) pair."""
+    points, width, height, clamp = picture.points, picture.width, picture.height, picture.clamp
+    channels = picture.channels
     nearest = _Nearest(centers)
     root = math.sqrt(channels)
     spreads = [nearest.neighbors.half_gap(j) * 2.0 / root for j in range(len(centers))]

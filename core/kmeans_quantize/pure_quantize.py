@@ -311,17 +311,40 @@ def _moves_pay(level: WeightedPoints, fit: Fit, cells: Cells | None) -> bool:
     return fit.inertia / sum(level.weights) >= (SPLIT_MERGE_RADIUS * width) ** 2
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """What :func:`_fit` is asked for, checked by :func:`quantize_bytes`.
+
+    Attributes
+    ----------
+    n_colors : int
+    clustering : Space
+    init : str or list of int
+        "k-means++", "random", or the packed starting colours.
+    fixed : list of int
+        Packed fixed colours.
+    rng : random.Random
+    max_iter : int
+    tol : float
+    """
+
+    n_colors: int
+    clustering: Space
+    init: str | list[int]
+    fixed: list[int]
+    rng: random.Random
+    max_iter: int
+    tol: float
+
+
+#: Shares of the fit's progress done after seeding, the first Lloyd run, split-merge moves and the
+#: Lloyd run on the fine cells; the exact iterations report the rest. Each report is also where
+#: the GIMP dialog's preview learns that a setting changed, so there is one after every stage.
+_FIT_STAGES = (0.1, 0.25, 0.35, 0.5)
+
+
 def _fit(
-    colors: list[int],
-    counts: list[int],
-    n_colors: int,
-    clustering: Space,
-    init: str | list[int],
-    fixed: list[int],
-    rng: random.Random,
-    max_iter: int,
-    tol: float,
-    progress: Callable[[float], None],
+    colors: list[int], counts: list[int], settings: _Settings, progress: Callable[[float], None]
 ) -> tuple[Fit, CellAssigner]:
     """k-means of the weighted colours: seeded and settled on cells, then exact.
 
@@ -330,6 +353,8 @@ def _fit(
     :data:`BOUND_BITS` bits; each level's labels are the next one's guesses.
     The exact iterations then start close to their end.
     """
+    n_colors, clustering, init, fixed = settings.n_colors, settings.clustering, settings.init, settings.fixed
+    rng, max_iter, tol = settings.rng, settings.max_iter, settings.tol
     encode = clustering.encoder()
     data = WeightedPoints.of(clustering.encode_all(colors), counts)
     fine = cells_of(data, colors, BOUND_BITS)
@@ -367,12 +392,15 @@ def _fit(
             seeds = kmeans_plusplus(levels[0], n_colors, rng, fixed_points)
         else:
             seeds = _random_centers(levels[0], n_colors, rng, fixed_points)
+        progress(_FIT_STAGES[0])
         first_iter = _iterations(len(levels[0]), max_iter, LEVEL_WORK)
         fit = lloyd(PointAssigner(levels[0]), seeds, max_iter=first_iter, tol=tol, n_fixed=n_fixed)
+        progress(_FIT_STAGES[1])
         if _moves_pay(
             levels[0], fit, seed if levels[0] is seed.coarse else fine if levels[0] is coarse else None
         ):
             fit = split_merge(levels[0], fit, n_fixed=n_fixed, max_iter=first_iter, tol=tol)
+        progress(_FIT_STAGES[2])
         if len(levels) == 2:
             # Each fine cell starts from the label of the seed cell it lies in.
             first = [0] * len(order)
@@ -389,9 +417,18 @@ def _fit(
         if levels[-1] is coarse:
             guess = fit.labels
         centers = fit.centers
+        progress(_FIT_STAGES[3])
     assigner = CellAssigner(fine, guess)
     exact_iter = _iterations(len(data), min(max_iter, EXACT_MAX_ITER), EXACT_WORK)
-    fit = lloyd(assigner, centers, max_iter=exact_iter, tol=tol, n_fixed=n_fixed, progress=progress)
+    done = _FIT_STAGES[-1]
+    fit = lloyd(
+        assigner,
+        centers,
+        max_iter=exact_iter,
+        tol=tol,
+        n_fixed=n_fixed,
+        progress=lambda fraction: progress(done + (1.0 - done) * fraction),
+    )
     return fit, assigner
 
 
@@ -533,19 +570,10 @@ def quantize_bytes(
             color_labels = list(map(position.__getitem__, colors))
             inertia, n_iter, converged = 0.0, 0, True
         else:
-            rng = random.Random(seed)
-            fit, assigner = _fit(
-                colors,
-                counts,
-                n_colors,
-                clustering,
-                start,
-                fixed,
-                rng,
-                max_iter,
-                float(tol),
-                lambda fraction: report("fit", fraction),
+            settings = _Settings(
+                n_colors, clustering, start, fixed, random.Random(seed), max_iter, float(tol)
             )
+            fit, assigner = _fit(colors, counts, settings, lambda fraction: report("fit", fraction))
             inertia, n_iter, converged = fit.inertia, fit.n_iter, fit.converged
             report("mapping", 0.0)
             palette_colors, color_labels = _round(fit, assigner, clustering, fixed)
