@@ -4,8 +4,8 @@ The same moves and rules as :mod:`kmeans_quantize.splitmerge` (see there for the
 references): split the cluster whose two-way split gains most, merge the pair whose merge
 costs least (Ward's cost), rerun Lloyd, keep the move if the inertia drops by at least
 :data:`MIN_GAIN`. The principal axis of a cluster comes from power iteration on its 3x3
-scatter matrix instead of LAPACK. The constants are splitmerge.py's (not imported: that
-module needs numpy).
+scatter matrix instead of LAPACK. The rounds and their constants are shared with the numpy
+engine (:mod:`.splitmerge_rounds`).
 """
 
 from __future__ import annotations
@@ -15,15 +15,10 @@ from dataclasses import dataclass
 
 from .pure_kmeans import Fit, PointAssigner, WeightedPoints, lloyd, squared_distance
 from .pure_space import Point
+from .splitmerge_rounds import N_SPLITS, TRIAL_ITER, improve_by_moves
 
 __all__ = ["split_merge"]
 
-#: As splitmerge.MAX_ROUNDS, N_SPLITS, N_TRIES, TRIAL_ITER and MIN_GAIN.
-MAX_ROUNDS = 40
-N_SPLITS = 8
-N_TRIES = 6
-TRIAL_ITER = 15
-MIN_GAIN = 2e-3
 #: Power iterations for a principal axis: the axis is only a starting split, so a few
 #: hundredths of a radian off changes nothing that the 2-means after it does not fix.
 POWER_STEPS = 30
@@ -149,23 +144,17 @@ def split_merge(
     """
     if len(fit.centers) - n_fixed < 3:
         return fit  # a split and a merge need three distinct free clusters
-    best = fit
-    for _ in range(MAX_ROUNDS):
-        for move in _moves(data, best, n_fixed, tol)[:N_TRIES]:
-            trial = lloyd(
-                PointAssigner(data, best.labels),
-                move.apply(best.centers),
-                max_iter=TRIAL_ITER,
-                tol=tol,
-                n_fixed=n_fixed,
-            )
-            if trial.inertia < (1.0 - MIN_GAIN) * best.inertia:
-                break
-        else:
-            return best
-        if not trial.converged:
-            trial = lloyd(
-                PointAssigner(data, trial.labels), trial.centers, max_iter=max_iter, tol=tol, n_fixed=n_fixed
-            )
-        best = trial
-    return best
+    return improve_by_moves(
+        fit,
+        lambda best: _moves(data, best, n_fixed, tol),
+        lambda best, move: lloyd(
+            PointAssigner(data, best.labels),
+            move.apply(best.centers),
+            max_iter=TRIAL_ITER,
+            tol=tol,
+            n_fixed=n_fixed,
+        ),
+        lambda trial: lloyd(
+            PointAssigner(data, trial.labels), trial.centers, max_iter=max_iter, tol=tol, n_fixed=n_fixed
+        ),
+    )
