@@ -167,6 +167,7 @@ class NumpyEngine:
     """The numpy engine: every precision kept, numpy's dithering in the clustering space."""
 
     name = "numpy"
+    coverage_dtype = "float32"  # "Y float"
 
     def __init__(self, image, eight_bit=False):
         component = "u8" if eight_bit else image.get_precision().value_nick.split("-")[0]
@@ -235,7 +236,7 @@ class NumpyLayer:
     def __init__(self, layer, pixels, coverage, width, height, dtype):
         self.layer = layer
         self.width, self.height = width, height
-        self.raw = pixels  # as read, for the preview's test log
+        self.raw, self.raw_coverage = pixels, coverage  # as read, for the preview's test log
         self.pixels = np.frombuffer(pixels, dtype).reshape(height, width, -1).copy()
         if dtype.kind == "f":
             # Float images may hold values outside 0..1 (or NaN); the quantizer takes 0..1.
@@ -269,6 +270,7 @@ class PureEngine:
     """The numpy-free engine: 8 bits per channel whatever the image's precision."""
 
     name = "numpy-free"
+    coverage_dtype = "uint8"  # "Y u8"
 
     def __init__(self, image):
         self.babl_format = f"{model(image)} u8"
@@ -346,7 +348,7 @@ class PureLayer:
     def __init__(self, layer, data):
         self.layer = layer
         self.data = data
-        self.raw = data.pixels  # as read, for the preview's test log
+        self.raw, self.raw_coverage = data.pixels, data.coverage  # as read, for the preview's test log
 
 
 def settings(config):
@@ -665,6 +667,9 @@ class Preview:
         with open(f"{base}-proxy.raw", "wb") as proxy, open(f"{base}-preview.raw", "wb") as preview:
             proxy.write(self.source.raw)
             preview.write(result.data)
+        if self.source.raw_coverage is not None:
+            with open(f"{base}-coverage.raw", "wb") as coverage:
+                coverage.write(self.source.raw_coverage)
         origin = self.area.translate_coordinates(self.dialog, 0, 0)
         entry = {
             **options,
@@ -672,6 +677,8 @@ class Preview:
             "size": self.size,
             "origin": list(origin[-2:]) if origin else None,  # in the dialog window, for screenshots
             "channels": 2 if self.gray else 4,
+            # the selection's coverage as read (None: no selection): float 0-1 or 8-bit, by engine
+            "coverage": None if self.source.raw_coverage is None else self.engine.coverage_dtype,
             "files": base,
             "seconds": seconds,
             "longest_pause": longest,

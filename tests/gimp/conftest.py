@@ -125,6 +125,9 @@ def run_script(
                     kind: np.fromfile(out / f"preview.log-{number}-{kind}.raw", np.uint8).reshape(shape)
                     for kind in ("proxy", "preview")
                 }
+                if entry.get("coverage"):
+                    coverage = np.fromfile(out / f"preview.log-{number}-coverage.raw", entry["coverage"])
+                    arrays[f"preview-{number}"]["coverage"] = coverage.reshape(shape[:2])
     return GimpRun(results, arrays, seconds, engine)
 
 

@@ -7,7 +7,8 @@ Keys are pressed with xdotool, as a user would (GIMP handles them while this scr
 2. The dialog: an INTERACTIVE run shows it; a helper shell waits for it, jumps to "Number of
    colors" with its mnemonic (Alt+N), types 5 and presses Return (OK).
 3. Last values: a WITH_LAST_VALS run afterwards must reuse K = 5.
-4. The preview: on a 480x360 layer, the helper waits for the first preview the plug-in logs
+4. The preview: on a 480x360 layer with its left part selected, the helper waits for the first
+   preview the plug-in logs
    ($KMQ_PREVIEW_LOG), types K = 7 and waits for its preview, captures the dialog window
    (preview-shot.ppm in $KMQ_GIMP_OUT), turns the preview off (Alt+V),
    types K = 9, checks that no preview follows within 3 s, and cancels the dialog.
@@ -139,6 +140,7 @@ layer = Gimp.Layer.new(big, "big", width, height, Gimp.ImageType.RGB_IMAGE, 100.
 big.insert_layer(layer, None, 0)
 layer.get_buffer().set(Gegl.Rectangle.new(0, 0, width, height), "R'G'B' u8", b"".join(rows))
 layer.get_buffer().flush()
+big.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, 301, height)  # the preview shows the change only
 helper = subprocess.Popen(["sh", "-c", PREVIEW_STEPS])
 config = procedure.create_config()
 config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)

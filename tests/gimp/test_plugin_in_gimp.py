@@ -354,14 +354,19 @@ def test_dialog_preview_shows_the_engines_result_on_a_reduced_copy_and_follows_t
     assert big and big == previews[-len(big) :], previews
     assert any(entry["n_colors"] == 7 for entry in big), big
     assert big[-1]["n_colors"] == 7  # none after the preview was turned off (K = 9)
-    # what the dialog showed (captured with xwd): the K = 7 preview, pixel for pixel (opaque layer)
+    # what the dialog showed (captured with xwd): the K = 7 preview, pixel for pixel where opaque
     (x, y), (width, height) = big[-1]["origin"], big[-1]["size"]
     shown = gui_run.arrays["preview-shot"]["rgb"][y : y + height, x : x + width]
-    drawn = gui_run.arrays[f"preview-{len(previews) - 1}"]["preview"][..., :3]
-    np.testing.assert_array_equal(shown, drawn)
+    drawn = gui_run.arrays[f"preview-{len(previews) - 1}"]["preview"]
+    opaque = drawn[..., 3] == 255
+    assert opaque.mean() > 0.5
+    np.testing.assert_array_equal(shown[opaque], drawn[..., :3][opaque])
     for number, entry in enumerate(previews):
         arrays = gui_run.arrays[f"preview-{number}"]
-        proxy, preview = arrays["proxy"], arrays["preview"]
+        proxy, preview, coverage = arrays["proxy"], arrays["preview"], arrays.get("coverage")
+        # the big layer's left part is selected: the preview shows only what the run would change
+        assert (coverage is None) == (entry not in big)
+        selected = None if coverage is None else coverage > 0
         image, _ = expected(
             gui_run,
             proxy,
@@ -371,6 +376,14 @@ def test_dialog_preview_shows_the_engines_result_on_a_reduced_copy_and_follows_t
             init=entry["init"],
             max_iter=entry["max_iter"],
             dither=entry["dither"],
+            selected=selected,
         )
-        np.testing.assert_array_equal(preview, image)
-        assert distinct(preview[..., :3]) <= entry["n_colors"]
+        if selected is None:
+            np.testing.assert_array_equal(preview, image)
+        else:
+            assert 0.3 < selected.mean() < 0.9
+            np.testing.assert_array_equal(preview[selected][:, :3], image[selected][:, :3])
+            assert (preview[~selected] == 0).all()  # transparent where the run changes nothing
+            fully = coverage == (255 if coverage.dtype == np.uint8 else 1.0)
+            assert (preview[fully][:, 3] == 255).all()
+        assert distinct(preview[..., :3]) <= entry["n_colors"] + (selected is not None)  # + clear black
