@@ -447,3 +447,21 @@ def test_bad_input_is_refused_with_a_message(arguments: dict, error: str) -> Non
     call.update(arguments)
     with pytest.raises((TypeError, ValueError), match=error):
         quantize_bytes(**call)
+
+
+def test_progress_moves_during_the_passes_over_every_pixel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting the colours and writing the pixels back report after every chunk of pixels
+    (PIXEL_CHUNK, made small here), and chunking changes nothing in the result."""
+    rng = np.random.default_rng(8)
+    image = rng.integers(0, 256, (60, 70, 4), dtype=np.uint8)
+    image[:10, :, 3] = 0
+    whole, whole_pixels = run_pure(image, 9, seed=1)
+    monkeypatch.setattr(pure_quantize, "PIXEL_CHUNK", 1000)
+    seen: list[tuple[str, float]] = []
+    chunked, chunked_pixels = run_pure(image, 9, seed=1, progress=lambda stage, f: seen.append((stage, f)))
+    np.testing.assert_array_equal(chunked_pixels, whole_pixels)
+    assert chunked.palette == whole.palette and list(chunked.labels or []) == list(whole.labels or [])
+    for stage in ("histogram", "mapping"):
+        fractions = [f for s, f in seen if s == stage]
+        assert len([f for f in fractions if 0 < f < 1]) >= 4, (stage, fractions)  # 4200 px / 1000
+        assert fractions == sorted(fractions)
