@@ -12,8 +12,8 @@ import pytest
 from kmeans_quantize import Palette
 from kmeans_quantize.engines import EngineError, choose_engine
 from kmeans_quantize.palette_io import entry_names as numpy_entry_names
-from kmeans_quantize.pure_layers import LayerBytes, entry_names, quantize_layers, taking_part
-from kmeans_quantize.pure_quantize import PurePalette, quantize_bytes
+from kmeans_quantize.pure_layers import LayerBytes, entry_names, quantize_layers
+from kmeans_quantize.pure_quantize import PurePalette, quantize_bytes, taking_part
 from test_pure_python import assert_ok, run_without_numpy
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .pure_kmeans import MARGIN_SLACK, Neighbors
-from .pure_quantize import FORMATS, PurePalette, _check_format
+from .pure_quantize import FORMATS, PurePalette, _check_format, taking_part
 from .pure_space import Point, space
 
 __all__ = ["DITHER_METHODS", "dither_labels", "paint"]
@@ -37,7 +37,6 @@ for _ in range(3):
     ]
 #: The thresholds, ``(b + 0.5) / 64 - 0.5``, by row and column modulo 8.
 THRESHOLDS = [[(b + 0.5) / 64.0 - 0.5 for b in row] for row in _BAYER]
-_TAKES_PART = bytes([0] + [1] * 255)
 
 
 def dither_labels(
@@ -74,7 +73,7 @@ def dither_labels(
     """
     if method not in DITHER_METHODS:
         raise ValueError(f"unknown dithering method {method!r}; choose one of {', '.join(DITHER_METHODS)}")
-    size, has_alpha, gray = FORMATS[_check_format(pixel_format)]
+    size, _, gray = FORMATS[_check_format(pixel_format)]
     if len(pixels) != width * height * size:
         raise ValueError(
             f"pixels hold {len(pixels)} bytes; {width}x{height} pixels need {width * height * size}"
@@ -84,11 +83,7 @@ def dither_labels(
     # Ties go to the colour that sorts first, as in the nearest mapping: search in that order.
     order = sorted(range(len(palette.colors)), key=palette.colors.__getitem__)
     centers = [encode(_pack(palette.colors[j])) for j in order]
-    active = [1] * (width * height)
-    if has_alpha:
-        active = list(pixels[size - 1 :: size].translate(_TAKES_PART))
-    if coverage is not None:
-        active = [a & c for a, c in zip(active, coverage.translate(_TAKES_PART), strict=True)]
+    active = taking_part(pixels, pixel_format, coverage)
     channels = 1 if gray else 3
     points: dict[int, Point] = {}
     words: list[Point | None] = []

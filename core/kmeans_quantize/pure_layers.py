@@ -2,9 +2,8 @@
 
 What the plug-in does with :func:`kmeans_quantize.fit_palette` and
 :func:`kmeans_quantize.apply_palette` when numpy is there, without numpy: one palette
-fitted over several layers (:func:`quantize_layers`), which pixels take part
-(:func:`taking_part`), and GIMP palette entry names (:func:`entry_names`). Standard
-library only.
+fitted over several layers (:func:`quantize_layers`), and GIMP palette entry names
+(:func:`entry_names`). Standard library only.
 """
 
 from __future__ import annotations
@@ -15,9 +14,7 @@ from typing import Any
 
 from .pure_quantize import FORMATS, PurePalette, PureResult, _check_format, quantize_bytes
 
-__all__ = ["LayerBytes", "quantize_layers", "taking_part", "entry_names"]
-
-_TAKES_PART = bytes([0] + [0xFF] * 255)
+__all__ = ["LayerBytes", "quantize_layers", "entry_names"]
 
 
 @dataclass(frozen=True)
@@ -104,20 +101,6 @@ def quantize_layers(
         )
         start += n_pixels
     return results
-
-
-def taking_part(pixels: bytes, pixel_format: str, coverage: bytes | None = None) -> bytes:
-    """Per pixel 0xFF where it takes part (alpha and coverage not 0), 0x00 where it does not.
-
-    The rule of :func:`~kmeans_quantize.pure_quantize.quantize_bytes`.
-    """
-    size, has_alpha, _ = FORMATS[_check_format(pixel_format)]
-    n_pixels = len(pixels) // size
-    keep = pixels[size - 1 :: size].translate(_TAKES_PART) if has_alpha else b"\xff" * n_pixels
-    if coverage is not None:
-        covered = int.from_bytes(coverage.translate(_TAKES_PART), "little")
-        keep = (int.from_bytes(keep, "little") & covered).to_bytes(n_pixels, "little")
-    return keep
 
 
 def entry_names(palette: PurePalette) -> list[str]:

@@ -55,7 +55,7 @@ from .pure_kmeans import (
 from .pure_space import Point, Space, space
 from .pure_splitmerge import split_merge
 
-__all__ = ["FORMATS", "PurePalette", "PureResult", "quantize_bytes", "apply_coverage"]
+__all__ = ["FORMATS", "PurePalette", "PureResult", "quantize_bytes", "apply_coverage", "taking_part"]
 
 #: Pixel formats: name -> (bytes per pixel, has alpha, gray). GIMP's babl names are accepted too.
 FORMATS = {
@@ -222,16 +222,24 @@ def _blend(ones: bytes | bytearray, zeros: bytes | bytearray, mask: bytes) -> by
     return blended.to_bytes(size, "little")
 
 
+def taking_part(pixels: bytes, pixel_format: str, coverage: bytes | None = None) -> bytes:
+    """Per pixel 0xFF where it takes part (alpha and coverage not 0), 0x00 where it does not:
+    the rule of :func:`quantize_bytes`, :mod:`.pure_dither` and the GIMP plug-in."""
+    size, has_alpha, _ = FORMATS[_check_format(pixel_format)]
+    n_pixels = len(pixels) // size
+    keep = pixels[size - 1 :: size].translate(_NONZERO) if has_alpha else b"\xff" * n_pixels
+    if coverage is not None:
+        keep = _blend(keep, bytes(n_pixels), coverage.translate(_NONZERO))
+    return keep
+
+
 def _read(data: bytes, fmt: str, n_pixels: int, coverage: bytes | None) -> _Pixels:
     size, has_alpha, gray = FORMATS[fmt]
     n_channels = 1 if gray else 3
     packed = bytearray(4 * n_pixels)
     for channel in range(n_channels):
         packed[channel::4] = data[channel::size]
-    keep = data[size - 1 :: size].translate(_NONZERO) if has_alpha else None
-    if coverage is not None:
-        covered = coverage.translate(_NONZERO)
-        keep = covered if keep is None else _blend(keep, bytes(n_pixels), covered)
+    keep = taking_part(data, fmt, coverage) if has_alpha or coverage is not None else None
     if keep is not None and b"\x00" not in keep:
         keep = None
     unselected = 1 << (8 * n_channels)

@@ -39,7 +39,7 @@ try:
     else:
         from kmeans_quantize import pure_layers
         from kmeans_quantize.pure_dither import dither_labels, paint
-        from kmeans_quantize.pure_quantize import apply_coverage
+        from kmeans_quantize.pure_quantize import apply_coverage, taking_part
 except (
     ImportError,
     ValueError,
@@ -278,11 +278,9 @@ class PureEngine:
 
     def read(self, image, layer, scale=1.0):
         pixels, coverage, width, height = read_layer(image, layer, self.babl_format, "Y u8", scale)
-        taking_part = pure_layers.taking_part(pixels, self.babl_format, coverage)
+        keep = taking_part(pixels, self.babl_format, coverage)
         check_pixels_left(
-            layer,
-            coverage is None or coverage.count(0) < len(coverage),
-            taking_part.count(0) < len(taking_part),
+            layer, coverage is None or coverage.count(0) < len(coverage), keep.count(0) < len(keep)
         )
         return PureLayer(layer, pure_layers.LayerBytes(pixels, width, height, coverage))
 
