@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from bench_pure_python import IMAGES, LARGE_KS, LARGE_MP, TIME_TARGETS
 from benchlib.data import LoadedImage, count_colors
-from benchlib.gimp import TIMEOUT_BASE, failure, run_gimp
+from benchlib.gimp import ENGINE_ORDER, ENGINE_VARIABLES, TIMEOUT_BASE, engine_line, failure, run_gimp
 from benchlib.measure import load_average, machine_facts, mse_by_rows
 from benchlib.report import write_atomic
 
@@ -48,8 +48,6 @@ DEFAULT_IMAGES = ["china.jpg", "flower.jpg", "china_4mp", "china_24mp"]
 DEFAULT_KS = [16, 64, 256]
 #: The engine runs, in order (the numpy-free one first), and what each adds to GIMP's environment
 #: beside :data:`gimp_harness.ENGINES`: the numpy run insists on numpy rather than falling back.
-ORDER = ("numpy-free", "numpy")
-ENGINE_VARIABLES = {"numpy-free": {}, "numpy": {"KMQ_ENGINE": "numpy"}}
 #: Settings of the rows judged against the targets; the others run with the plug-in's defaults.
 SEED = 0
 RGB_SETTINGS = {"color-space": "rgb", "dither": "none", "seed": SEED}
@@ -294,20 +292,17 @@ def gimp_lines(gimp3: Gimp3, runs: dict[str, EngineRun]) -> list[str]:
             f"({facts['python_executable']})"
         )
     for engine, run in runs.items():
-        numpy_text = (
-            "numpy hidden (stand-in package on PYTHONPATH)"
-            if run.facts and run.facts.get("numpy") is None
-            else f"numpy {run.facts.get('numpy')}"
-        )
-        variables = ", ".join(f"{key}={value}" for key, value in ENGINE_VARIABLES[engine].items())
         warm = run.warm_up or {}
         warm_text = f"{warm['seconds']:.2f} s ({warm['status']})" if "seconds" in warm else "not measured"
         wall = "–" if run.wall_seconds is None else f"{run.wall_seconds:.0f} s"
         lines.append(
-            f"- {engine} run: {numpy_text}{'; ' + variables if variables else ''}; load average "
-            f"(1/5/15 min) before {run.load_before}, after {run.load_after}; GIMP start to exit {wall}; "
-            f"a run on a 32x32 image (fixed cost: the plug-in's process start and imports) {warm_text}"
-            f"{'; **failed** (see below)' if run.failure else ''}"
+            engine_line(
+                engine,
+                run.facts,
+                f"load average (1/5/15 min) before {run.load_before}, after {run.load_after}; GIMP start "
+                f"to exit {wall}; a run on a 32x32 image (fixed cost: the plug-in's process start and "
+                f"imports) {warm_text}{'; **failed** (see below)' if run.failure else ''}",
+            )
         )
     return lines
 
@@ -345,11 +340,11 @@ def report(
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for number, row in enumerate(rows):
-        outcomes = [runs[engine].outcomes.get(number) if engine in runs else None for engine in ORDER]
+        outcomes = [runs[engine].outcomes.get(number) if engine in runs else None for engine in ENGINE_ORDER]
         lines.append(row_line(row, *outcomes))
     errors = [
         f"- {runs[engine].engine}, row {number + 1} ({row.image.name}): {outcome.error}"
-        for engine in ORDER
+        for engine in ENGINE_ORDER
         if engine in runs
         for number, row in enumerate(rows)
         if (outcome := runs[engine].outcomes.get(number)) is not None and outcome.error is not None
@@ -419,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     timeout = args.timeout if args.timeout is not None else default_timeout(rows)
     runs: dict[str, EngineRun] = {}
-    for engine in ORDER:
+    for engine in ENGINE_ORDER:
         print(
             f"{engine}: one GIMP start, {len(rows)} rows (timeout {timeout:.0f} s)",
             file=sys.stderr,

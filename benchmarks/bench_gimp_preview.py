@@ -38,13 +38,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +48,7 @@ from typing import Any
 import numpy as np
 from bench_pure_python import IMAGES
 from benchlib.data import LoadedImage
-from benchlib.gimp import failure
+from benchlib.gimp import ENGINE_ORDER, ENGINE_VARIABLES, engine_line, failure, run_gimp
 from benchlib.measure import load_average, machine_facts
 from benchlib.report import write_atomic
 
@@ -62,8 +58,6 @@ from gimp_harness import ENGINES, NO_NUMPY, RELEASES, Gimp3, find_gimp3, selecte
 HERE = Path(__file__).resolve().parent
 IN_GIMP = HERE / "bench_gimp_preview_in_gimp.py"
 DEFAULT_IMAGES = ["china.jpg", "china_24mp"]
-ORDER = ("numpy-free", "numpy")
-ENGINE_VARIABLES = {"numpy-free": {}, "numpy": {"KMQ_ENGINE": "numpy"}}
 #: The issue's limit on a freeze of the dialog per update (at K <= 64 with numpy).
 PAUSE_LIMIT = 0.3
 #: What the helper types after the first preview (K values, or "dither-none"), per image kind.
@@ -122,26 +116,6 @@ def steps_for(image: LoadedImage) -> list[Any]:
     return LARGE_STEPS if image.megapixels > LARGE_MP else FULL_STEPS
 
 
-def run_gui(
-    gimp3: Gimp3, space: Any, script: str, env: dict[str, str], timeout: float
-) -> tuple[int | None, float]:
-    """Run a Python file in GIMP's python-fu-eval with GIMP's windows on Xvfb; kill the process
-    group started on timeout. GIMP's output goes to ``gimp.stdout`` / ``gimp.stderr``."""
-    command = gimp3.batch_command(space, script, env, gui=True)
-    start = time.perf_counter()
-    with (space.host / "gimp.stdout").open("wb") as out, (space.host / "gimp.stderr").open("wb") as err:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
-        )
-        try:
-            status: int | None = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # GIMP, Xvfb, the plug-ins, the helper
-            process.wait()
-            status = None
-    return status, time.perf_counter() - start
-
-
 def run_engine(gimp3: Gimp3, engine: str, images: list[LoadedImage], timeout: float) -> EngineRun:
     """Start GIMP once with ``engine``, open the dialog on every image; failures are recorded."""
     run = EngineRun(engine)
@@ -181,7 +155,7 @@ def run_engine(gimp3: Gimp3, engine: str, images: list[LoadedImage], timeout: fl
             **ENGINE_VARIABLES[engine],
         }
         run.load_before = load_average()
-        status, run.wall_seconds = run_gui(gimp3, space, space.path(IN_GIMP.name), env, timeout)
+        status, run.wall_seconds = run_gimp(gimp3, space, space.path(IN_GIMP.name), env, timeout, gui=True)
         run.load_after = load_average()
         results_file = space.host / "results.json"
         results = json.loads(results_file.read_text()) if results_file.exists() else {}
@@ -260,7 +234,7 @@ def table_lines(runs: dict[str, EngineRun], image_name: str) -> list[str]:
         "most often) | Tab to preview shown s (median / max) | pause ≤ 0.3 s? |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
-    for engine in ORDER:
+    for engine in ENGINE_ORDER:
         run = runs.get(engine)
         if run is None:
             continue
@@ -298,7 +272,7 @@ def first_preview_lines(runs: dict[str, EngineRun]) -> list[str]:
         "| call → first preview minus computation s | first preview's settings |",
         "|---|---|---|---:|---:|---:|---:|---|",
     ]
-    for engine in ORDER:
+    for engine in ENGINE_ORDER:
         run = runs.get(engine)
         if run is None:
             continue
@@ -332,7 +306,7 @@ def restart_lines(runs: dict[str, EngineRun]) -> list[str]:
     """One line per restart step: was the interrupted K's preview logged, and how long until the
     new K's preview was shown."""
     lines = []
-    for engine in ORDER:
+    for engine in ENGINE_ORDER:
         run = runs.get(engine)
         if run is None:
             continue
@@ -366,7 +340,7 @@ def restart_lines(runs: dict[str, EngineRun]) -> list[str]:
 def verdict_lines(runs: dict[str, EngineRun]) -> list[str]:
     """One line per engine and K (all images and dithering together): longest pause ≤ 0.3 s?"""
     lines = []
-    for engine in ORDER:
+    for engine in ENGINE_ORDER:
         run = runs.get(engine)
         if run is None:
             continue
@@ -403,17 +377,14 @@ def gimp_lines(gimp3: Gimp3, runs: dict[str, EngineRun]) -> list[str]:
             f"GIMP's Python {facts['python_version']} ({facts['python_executable']})"
         )
     for engine, run in runs.items():
-        numpy_text = (
-            "numpy hidden (stand-in package on PYTHONPATH)"
-            if run.facts and run.facts.get("numpy") is None
-            else f"numpy {run.facts.get('numpy')}"
-        )
-        variables = ", ".join(f"{key}={value}" for key, value in ENGINE_VARIABLES[engine].items())
         wall = "–" if run.wall_seconds is None else f"{run.wall_seconds:.0f} s"
         lines.append(
-            f"- {engine} run: {numpy_text}{'; ' + variables if variables else ''}; load average "
-            f"(1/5/15 min) before {run.load_before}, after {run.load_after}; GIMP start to exit {wall}"
-            f"{'; **failed** (see below)' if run.failure else ''}"
+            engine_line(
+                engine,
+                run.facts,
+                f"load average (1/5/15 min) before {run.load_before}, after {run.load_after}; GIMP start "
+                f"to exit {wall}{'; **failed** (see below)' if run.failure else ''}",
+            )
         )
     return lines
 
@@ -537,7 +508,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="GIMP release to run (default $KMQ_GIMP_VERSION, else 3.0)",
     )
     parser.add_argument(
-        "--engines", nargs="+", choices=list(ORDER), default=list(ORDER), help="engines (default both)"
+        "--engines",
+        nargs="+",
+        choices=list(ENGINE_ORDER),
+        default=list(ENGINE_ORDER),
+        help="engines (default both)",
     )
     parser.add_argument("--timeout", type=float, default=None, help="seconds per GIMP start")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "gimp_preview.md")
@@ -558,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         pixels, source = IMAGES[name]()
         images.append(LoadedImage(name, pixels, source))
     partial = None
-    if args.images != DEFAULT_IMAGES or args.engines != list(ORDER):
+    if args.images != DEFAULT_IMAGES or args.engines != list(ENGINE_ORDER):
         partial = (
             f"Partial run (images {' '.join(args.images)}, engines {' '.join(args.engines)}), "
             "not the full benchmark."
@@ -566,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = sum(len(steps_for(image)) + 1 for image in images)
     timeout = args.timeout if args.timeout is not None else TIMEOUT_BASE + TIMEOUT_PER_STEP * steps
     runs: dict[str, EngineRun] = {}
-    for engine in [engine for engine in ORDER if engine in args.engines]:
+    for engine in [engine for engine in ENGINE_ORDER if engine in args.engines]:
         print(
             f"{engine}: one GIMP start with windows on Xvfb (timeout {timeout:.0f} s)",
             file=sys.stderr,

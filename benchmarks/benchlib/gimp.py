@@ -50,6 +50,25 @@ STDERR_TAIL = 3000
 Result = dict[tuple[str, int], tuple[np.ndarray, list[float]]]
 
 
+#: The plug-in's engines in the order the GIMP benchmarks run them (numpy-free first), and what
+#: each GIMP start adds to the environment besides hiding numpy for the numpy-free one
+#: (``gimp_harness.ENGINES``): ``KMQ_ENGINE=numpy`` makes a missing numpy fail instead of
+#: falling back silently.
+ENGINE_ORDER = ("numpy-free", "numpy")
+ENGINE_VARIABLES: dict[str, dict[str, str]] = {"numpy-free": {}, "numpy": {"KMQ_ENGINE": "numpy"}}
+
+
+def engine_line(engine: str, facts: dict[str, Any], tail_text: str) -> str:
+    """The report's line about one engine's GIMP start: its numpy, its variables, then ``tail_text``."""
+    numpy_text = (
+        "numpy hidden (stand-in package on PYTHONPATH)"
+        if facts and facts.get("numpy") is None
+        else f"numpy {facts.get('numpy')}"
+    )
+    variables = ", ".join(f"{key}={value}" for key, value in ENGINE_VARIABLES[engine].items())
+    return f"- {engine} run: {numpy_text}{'; ' + variables if variables else ''}; {tail_text}"
+
+
 def tail(path: Path, size: int = STDERR_TAIL) -> str:
     """The last ``size`` characters of a text file ("" if it is missing).
 
@@ -79,12 +98,14 @@ def _default_timeout(images: dict[str, np.ndarray], ks: list[int], repeat: int) 
 
 
 def run_gimp(
-    gimp3: Gimp3, space: Workspace, script: str, env: dict[str, str], timeout: float
+    gimp3: Gimp3, space: Workspace, script: str, env: dict[str, str], timeout: float, gui: bool = False
 ) -> tuple[int | None, float]:
-    """Run a Python file in GIMP's python-fu-eval, headless, and wait for it.
+    """Run a Python file in GIMP's python-fu-eval, headless (or with ``gui`` with its windows on
+    Xvfb), and wait for it.
 
     GIMP's stdout and stderr go to ``gimp.stdout`` and ``gimp.stderr`` in the workspace. On
-    timeout the whole process group that was started (GIMP and its plug-ins) is killed.
+    timeout the whole process group that was started (GIMP, its plug-ins, Xvfb and any helper
+    the script started) is killed.
 
     Parameters
     ----------
@@ -98,13 +119,15 @@ def run_gimp(
         Extra environment variables for GIMP (and so for every plug-in it starts).
     timeout : float
         Seconds to wait before killing GIMP.
+    gui : bool, optional
+        GIMP with its windows on a virtual screen (:meth:`Gimp3.batch_command`).
 
     Returns
     -------
     tuple of (int or None, float)
         GIMP's exit status (None on timeout) and the wall seconds of the run.
     """
-    command = gimp3.batch_command(space, script, env)
+    command = gimp3.batch_command(space, script, env, gui=gui)
     start = time.perf_counter()
     with (space.host / "gimp.stdout").open("wb") as out, (space.host / "gimp.stderr").open("wb") as err:
         process = subprocess.Popen(
@@ -113,7 +136,7 @@ def run_gimp(
         try:
             status: int | None = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # GIMP and its plug-ins: the group we started
+            os.killpg(process.pid, signal.SIGKILL)  # the whole group we started
             process.wait()
             status = None
     return status, time.perf_counter() - start
