@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from kmeans_quantize.initialization import GRID_REDUCTION, GRIDS, coarse_to_fine_start, coarsen
-from kmeans_quantize.kmeans import WeightedPoints, lloyd
+from kmeans_quantize.kmeans import Stopping, WeightedPoints, lloyd
 from kmeans_quantize.options import Options
 
 
@@ -23,8 +23,8 @@ def test_starting_from_the_coarse_grids_assignment_changes_no_lloyd_step(k: int)
     centers, start = coarse_to_fine_start(data, Options.from_keywords(k, init="k-means++", tol=0.1), rng)
     # The inherited labels and margins are only a shortcut: starting from a full search
     # instead must give the same iterations, bit for bit.
-    inherited = lloyd(data, centers, max_iter=40, tol=0.0, start=start)
-    fresh = lloyd(data, centers, max_iter=40, tol=0.0)
+    inherited = lloyd(data, centers, stop=Stopping(max_iter=40, tol=0.0), start=start)
+    fresh = lloyd(data, centers, stop=Stopping(max_iter=40, tol=0.0))
     assert inherited.n_iter == fresh.n_iter
     np.testing.assert_array_equal(inherited.centers, fresh.centers)
     np.testing.assert_array_equal(inherited.labels, fresh.labels)

@@ -14,7 +14,7 @@ import pytest
 from images import photo_like
 from kmeans_quantize import quantize
 from kmeans_quantize.histogram import color_histogram
-from kmeans_quantize.kmeans import WeightedPoints, lloyd
+from kmeans_quantize.kmeans import Stopping, WeightedPoints, lloyd
 
 
 def reference_assign(pixels: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,7 +78,7 @@ def reference_lloyd(
 def histogram_lloyd(image: np.ndarray, centers: np.ndarray, max_iter: int):
     hist = color_histogram(image.reshape(-1, 3))
     data = WeightedPoints(hist.colors.astype(np.float64), hist.counts.astype(np.float64))
-    fit = lloyd(data, centers.astype(np.float64), max_iter=max_iter, tol=0.0)
+    fit = lloyd(data, centers.astype(np.float64), stop=Stopping(max_iter=max_iter, tol=0.0))
     return fit, hist
 
 
@@ -166,20 +166,20 @@ def test_tol_stops_at_the_first_small_enough_update(setup) -> None:
     # Stop right after an update whose shift is smaller than every earlier one; labels still change then.
     stop = next(i for i in range(4, len(shifts)) if shifts[i] < min(shifts[:i]))
     tol = shifts[stop]
-    fit = lloyd(data, init, tol=tol, max_iter=300)
+    fit = lloyd(data, init, stop=Stopping(max_iter=300, tol=tol))
     assert fit.converged
     assert fit.n_iter == stop + 1
     np.testing.assert_array_equal(fit.centers, history[stop][0])
     # Just below that shift, it must go on.
-    below = lloyd(data, init, tol=float(np.nextafter(tol, 0.0)), max_iter=300)
+    below = lloyd(data, init, stop=Stopping(max_iter=300, tol=float(np.nextafter(tol, 0.0))))
     assert below.n_iter > fit.n_iter
 
 
 def test_tol_below_every_shift_runs_until_no_label_changes(setup) -> None:
     data, init, history = setup
     smallest = min(shift for _, shift, changed in history if changed)
-    fit = lloyd(data, init, tol=smallest * 0.5, max_iter=300)
-    full = lloyd(data, init, tol=0.0, max_iter=300)
+    fit = lloyd(data, init, stop=Stopping(max_iter=300, tol=smallest * 0.5))
+    full = lloyd(data, init, stop=Stopping(max_iter=300, tol=0.0))
     assert fit.converged and full.converged
     assert fit.n_iter == full.n_iter == len(history)
     np.testing.assert_array_equal(fit.centers, history[-1][0])
@@ -188,7 +188,7 @@ def test_tol_below_every_shift_runs_until_no_label_changes(setup) -> None:
 
 def test_max_iter_stops_without_convergence(setup) -> None:
     data, init, history = setup
-    fit = lloyd(data, init, tol=0.0, max_iter=3)
+    fit = lloyd(data, init, stop=Stopping(max_iter=3, tol=0.0))
     assert not fit.converged
     assert fit.n_iter == 3
     np.testing.assert_array_equal(fit.centers, history[2][0])

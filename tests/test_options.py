@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
+import numpy as np
 import pytest
+from kmeans_quantize import fit_palette, quantize
 from kmeans_quantize.choices import Dither, Init
 from kmeans_quantize.cli import _parser
 from kmeans_quantize.clustering_space import OKLAB
-from kmeans_quantize.options import Options
+from kmeans_quantize.options import FitKeywords, Options, QuantizeKeywords
 
 
 def test_choices_are_their_names() -> None:
@@ -35,3 +38,16 @@ def test_options_from_keywords_are_checked_and_frozen() -> None:
         Options.from_keywords(4, init="best")
     with pytest.raises(ValueError, match="unknown dither 'fs'; choose one of none, floyd-steinberg, ordered"):
         Options.from_keywords(4, dither="fs")
+
+
+def test_the_keywords_the_public_functions_pass_on_are_those_options_check() -> None:
+    checked = [name for name in inspect.signature(Options.from_keywords).parameters if name != "n_colors"]
+    assert list(QuantizeKeywords.__annotations__) == checked
+    assert list(FitKeywords.__annotations__) == [name for name in checked if name != "dither"]
+
+
+@pytest.mark.parametrize("function", [quantize, fit_palette], ids=["quantize", "fit_palette"])
+def test_a_misspelt_keyword_is_a_type_error_that_names_it(function: object) -> None:
+    pixels = np.zeros((2, 2, 3), dtype=np.uint8)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour_space'"):
+        function(pixels, 2, colour_space="lab")  # type: ignore[operator]

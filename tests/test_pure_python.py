@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from kmeans_quantize import Palette, apply_palette, colorspace, pure_quantize, quantize
+from kmeans_quantize.kmeans import Stopping
 from kmeans_quantize.kmeans import WeightedPoints as NumpyPoints
 from kmeans_quantize.kmeans import lloyd as numpy_lloyd
 from kmeans_quantize.pure_cells import CellAssigner, cell_mask, cells_of
@@ -207,8 +208,7 @@ def test_lloyd_reaches_the_numpy_centres_and_labels(seed: int, n_fixed: int) -> 
     reference = numpy_lloyd(
         NumpyPoints(points.astype(np.float64), weights.astype(np.float64)),
         init,
-        max_iter=80,
-        tol=0.0,
+        stop=Stopping(max_iter=80, tol=0.0),
         n_fixed=n_fixed,
     )
     for fit, labels in pure_fits(points, weights, init, max_iter=80, tol=0.0, n_fixed=n_fixed):
@@ -224,7 +224,9 @@ def test_lloyd_reseeds_empty_clusters_as_numpy_does() -> None:
     far = np.array([[255, 255, 255], [250, 255, 255], [255, 250, 255]])
     init = np.concatenate([far, points[:5]]).astype(np.float64)
     reference = numpy_lloyd(
-        NumpyPoints(points.astype(np.float64), weights.astype(np.float64)), init, max_iter=50, tol=0.0
+        NumpyPoints(points.astype(np.float64), weights.astype(np.float64)),
+        init,
+        stop=Stopping(max_iter=50, tol=0.0),
     )
     fit, labels = pure_fits(points, weights, init, max_iter=50, tol=0.0)[0]
     np.testing.assert_array_equal(np.array(fit.centers), reference.centers)
@@ -247,7 +249,9 @@ def test_lloyd_in_lab_agrees_with_numpy() -> None:
     points, weights = random_points(3)
     lab = encode(points.astype(np.uint8), np.dtype(np.uint8), "lab")
     init = lab[:: len(lab) // 12][:12]
-    reference = numpy_lloyd(NumpyPoints(lab, weights.astype(np.float64)), init, max_iter=60, tol=0.0)
+    reference = numpy_lloyd(
+        NumpyPoints(lab, weights.astype(np.float64)), init, stop=Stopping(max_iter=60, tol=0.0)
+    )
     data = WeightedPoints.of([tuple(p) for p in lab.tolist()], weights.tolist())
     fit = lloyd(PointAssigner(data), init.tolist(), max_iter=60, tol=0.0)
     assert fit.n_iter == reference.n_iter

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .choices import Init
-from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd
+from .kmeans import Assignment, KMeansFit, Stopping, WeightedPoints, lloyd
 from .nearest import nearest_full, point_distances, row_chunks, squared_distances
 from .options import Options
 from .splitmerge import split_merge
@@ -226,7 +226,7 @@ def coarse_to_fine_start(
     Of ``options``, ``n_colors`` (the number of clusters, ``fixed`` included), ``init``
     (a seeding), ``n_init``, ``max_iter`` and ``tol`` are used.
     """
-    n_clusters, max_iter, tol = options.n_colors, options.max_iter, options.tol
+    n_clusters, stop = options.n_colors, Stopping(options.max_iter, options.tol)
     # Each level: its points, the level point of every data point, the distance
     # between the two, and the width of the level's cells (0: the data itself).
     levels: list[tuple[WeightedPoints, IndexArray, FloatArray, float]] = []
@@ -250,16 +250,16 @@ def coarse_to_fine_start(
     best: KMeansFit | None = None
     for _ in range(options.n_init):
         seeds = seeder(levels[0][0], n_clusters, rng, fixed)
-        fit = lloyd(levels[0][0], seeds, max_iter=max_iter, tol=tol, n_fixed=n_fixed)
+        fit = lloyd(levels[0][0], seeds, stop=stop, n_fixed=n_fixed)
         if best is None or fit.inertia < best.inertia:
             best = fit
     assert best is not None
     coarsest, _, _, width = levels[0]
     wide_enough = best.inertia / coarsest.weights.sum() >= (SPLIT_MERGE_RADIUS * width) ** 2
     if len(coarsest) >= SPLIT_MERGE_POINTS * n_clusters and wide_enough:
-        best = split_merge(coarsest, best, n_fixed=n_fixed, max_iter=max_iter, tol=tol)
+        best = split_merge(coarsest, best, n_fixed=n_fixed, stop=stop)
     for finer, _, _, _ in levels[1:]:
-        best = lloyd(finer, best.centers, max_iter=max_iter, tol=tol, n_fixed=n_fixed)
+        best = lloyd(finer, best.centers, stop=stop, n_fixed=n_fixed)
     _, cell, offset, _ = levels[-1]
     start = Assignment(best.labels[cell], best.assignment.margins[cell] - 2.0 * offset)
     return best.centers, start

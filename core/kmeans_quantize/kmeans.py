@@ -30,7 +30,16 @@ from numpy.typing import NDArray
 
 from .nearest import CenterNeighbors, Ranking, nearest_full, point_distances, search_near
 
-__all__ = ["WeightedPoints", "Assignment", "KMeansFit", "ClusterSums", "lloyd", "relabel", "reseed_empty"]
+__all__ = [
+    "WeightedPoints",
+    "Assignment",
+    "KMeansFit",
+    "ClusterSums",
+    "Stopping",
+    "lloyd",
+    "relabel",
+    "reseed_empty",
+]
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -82,7 +91,7 @@ class KMeansFit:
     n_iter : int
         Assignment steps run.
     converged : bool
-        True if no label changed or no centre moved more than ``tol``.
+        True if no label changed or no centre moved more than ``stop.tol``.
     assignment : Assignment
         ``labels`` with their margins, to start a later assignment from.
     """
@@ -158,12 +167,32 @@ def reseed_empty(
     return centers
 
 
-def lloyd(  # noqa: PLR0913 -- keyword-only settings, called by these keywords from tests and benchmarks
+@dataclass(frozen=True)
+class Stopping:
+    """When :func:`lloyd` stops.
+
+    Attributes
+    ----------
+    max_iter : int
+        Maximum number of assignment steps.
+    tol : float
+        Stop once no centre moves by more than ``tol`` (Euclidean distance in
+        the clustering space); 0 runs until no label changes.
+    """
+
+    max_iter: int = 300
+    tol: float = 0.0
+
+
+#: 300 steps at most, until no label changes.
+UNTIL_STABLE = Stopping()
+
+
+def lloyd(
     data: WeightedPoints,
     init_centers: FloatArray,
     *,
-    max_iter: int = 300,
-    tol: float = 0.0,
+    stop: Stopping = UNTIL_STABLE,
     start: Assignment | None = None,
     n_fixed: int = 0,
     progress: Callable[[float], None] | None = None,
@@ -181,20 +210,18 @@ def lloyd(  # noqa: PLR0913 -- keyword-only settings, called by these keywords f
         first assignment step still finds the exact nearest centres.
     n_fixed : int
         The first ``n_fixed`` centres never move (fixed palette colours).
-    max_iter : int
-        Maximum number of assignment steps.
-    tol : float
-        Stop once no centre moves by more than ``tol`` (Euclidean distance in
-        the clustering space). Iteration also stops when no label changes.
+    stop : Stopping
+        The most steps, and the centre shift below which iteration stops.
+        Iteration also stops when no label changes.
     progress : callable, optional
-        Called with the fraction of ``max_iter`` done after each iteration.
+        Called with the fraction of ``stop.max_iter`` done after each iteration.
 
     Notes
     -----
     One iteration: assign every point to its nearest centre; stop if no label
     changed; otherwise move each centre to the weighted mean of its points
     (re-seeding empty clusters, see :func:`reseed_empty`) and stop if no
-    centre moved more than ``tol``.
+    centre moved more than ``stop.tol``.
     """
     centers = np.array(init_centers, dtype=np.float64, copy=True)
     points = data.points
@@ -217,9 +244,9 @@ def lloyd(  # noqa: PLR0913 -- keyword-only settings, called by these keywords f
         centers = new_centers
         margins.shrink(labels, shifts)
         if progress is not None:
-            progress(n_iter / max_iter)
-        if shifts.max() <= tol or n_iter == max_iter:
-            converged = bool(shifts.max() <= tol)
+            progress(n_iter / stop.max_iter)
+        if shifts.max() <= stop.tol or n_iter == stop.max_iter:
+            converged = bool(shifts.max() <= stop.tol)
             # The labels belong to the centres before this update: refresh them.
             margins.assign(points, centers, labels)
             break

@@ -8,6 +8,7 @@ everything behind them takes the value instead of a list of loose arguments.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -15,7 +16,7 @@ from numpy.typing import ArrayLike
 from .choices import Dither, Init
 from .clustering_space import ColorSpace
 
-__all__ = ["Options", "Seed", "DEFAULT_TOL", "MAX_COLORS"]
+__all__ = ["Options", "FitKeywords", "QuantizeKeywords", "Seed", "DEFAULT_TOL", "MAX_COLORS"]
 
 #: Default ``tol``: stop once no centre moves by more than this (clustering-space units).
 DEFAULT_TOL = 0.1
@@ -24,6 +25,28 @@ MAX_COLORS = 65536
 
 #: What seeds the random choices: an integer >= 0, a generator, or None for fresh entropy.
 Seed = int | np.random.Generator | None
+
+
+class FitKeywords(TypedDict, total=False):
+    """The settings :func:`~kmeans_quantize.fit_palette` takes as keywords.
+
+    Their defaults and checks are those of :meth:`Options.from_keywords`, so that
+    the public functions list them without repeating them.
+    """
+
+    color_space: str
+    init: str | ArrayLike
+    n_init: int
+    max_iter: int
+    tol: float
+    seed: Seed
+    fixed_colors: ArrayLike | None
+
+
+class QuantizeKeywords(FitKeywords, total=False):
+    """The settings :func:`~kmeans_quantize.quantize` takes as keywords: the fit's and ``dither``."""
+
+    dither: str
 
 
 @dataclass(frozen=True)

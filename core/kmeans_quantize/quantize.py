@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -23,11 +23,16 @@ from .clustering_space import ColorSpace
 from .dither import dither_labels
 from .histogram import ColorHistogram, color_histogram, fit_grid, fit_size
 from .initialization import coarse_to_fine_start
-from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
+from .kmeans import Assignment, KMeansFit, Stopping, WeightedPoints, lloyd, relabel
 from .nearest import nearest
-from .options import DEFAULT_TOL, MAX_COLORS, Options, Seed
+from .options import DEFAULT_TOL, MAX_COLORS, FitKeywords, Options, QuantizeKeywords
 from .palette import Palette, gray_colors
 from .pixels import PixelData, convert, max_value, prepare_pixels
+
+if TYPE_CHECKING:
+    # Only for the annotations: typing has Unpack from Python 3.11 on, and at run time
+    # nothing evaluates them (postponed annotations).
+    from typing_extensions import Unpack
 
 __all__ = [
     "quantize",
@@ -86,12 +91,23 @@ class QuantizeResult:
 
 @dataclass(frozen=True)
 class _Fit:
+    """A fitted palette and the palette index of every histogram colour.
+
+    ``kmeans`` is the k-means run that found the palette; None when the palette
+    is the image's own colours.
+    """
+
     palette: Palette
     hist: ColorHistogram
     hist_labels: NDArray[np.intp]
-    inertia: float
-    n_iter: int
-    converged: bool
+    kmeans: KMeansFit | None
+
+    def result(self, image: NDArray[Any], labels: NDArray[np.intp]) -> QuantizeResult:
+        """What :func:`quantize` returns with this palette: ``image`` and its ``labels``."""
+        if self.kmeans is None:  # nothing to iterate: every colour is its own cluster
+            return QuantizeResult(image, self.palette, labels, 0.0, 0, True)
+        kmeans = self.kmeans
+        return QuantizeResult(image, self.palette, labels, kmeans.inertia, kmeans.n_iter, kmeans.converged)
 
 
 @dataclass(frozen=True)
@@ -224,8 +240,7 @@ def _run_kmeans(
     return lloyd(
         points,
         centers,
-        max_iter=options.max_iter,
-        tol=options.tol,
+        stop=Stopping(options.max_iter, options.tol),
         start=assignment,
         n_fixed=len(start.fixed),
         progress=report,
@@ -329,9 +344,7 @@ def _finish(
     new_index = np.full(colors.shape[0], -1, dtype=np.intp)
     new_index[order] = np.arange(order.size)
     palette = Palette(colors=colors[order], counts=counts[order], color_space=space.name.value)
-    if fit is None:
-        return _Fit(palette, hist, new_index[hist_labels], 0.0, 0, True)
-    return _Fit(palette, hist, new_index[hist_labels], fit.inertia, fit.n_iter, fit.converged)
+    return _Fit(palette, hist, new_index[hist_labels], fit)
 
 
 def _pixel_labels(data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp]) -> NDArray[np.intp]:
@@ -393,19 +406,13 @@ def _side_by_side(images: Sequence[object], masks: object | None) -> PixelData:
     return prepare_pixels(column, selected.reshape(-1, 1))
 
 
-def fit_palette(  # noqa: PLR0913 -- the public keywords (README, plug-in)
+def fit_palette(
     pixels: NDArray[Any] | Sequence[NDArray[Any]],
     n_colors: int,
     *,
-    color_space: str = "rgb",
-    init: str | ArrayLike = "k-means++",
-    n_init: int = 1,
-    max_iter: int = 300,
-    tol: float = DEFAULT_TOL,
-    seed: Seed = None,
     mask: ArrayLike | Sequence[ArrayLike | None] | None = None,
-    fixed_colors: ArrayLike | None = None,
     progress: ProgressCallback | None = None,
+    **settings: Unpack[FitKeywords],
 ) -> Palette:
     """Fit a palette of at most ``n_colors`` colours to an image with k-means.
 
@@ -417,16 +424,7 @@ def fit_palette(  # noqa: PLR0913 -- the public keywords (README, plug-in)
     one mask (or None) per image.
     """
     data = _pixel_data(pixels, mask)
-    options = Options.from_keywords(
-        n_colors,
-        color_space=color_space,
-        init=init,
-        n_init=n_init,
-        max_iter=max_iter,
-        tol=tol,
-        seed=seed,
-        fixed_colors=fixed_colors,
-    )
+    options = Options.from_keywords(n_colors, **settings)
     _check_progress(progress)
     return _fit(data, options, progress).palette
 
@@ -446,20 +444,13 @@ def _pixel_data(
     return prepare_pixels(pixels, mask)
 
 
-def quantize(  # noqa: PLR0913 -- the public keywords (README, plug-in)
+def quantize(
     pixels: NDArray[Any],
     n_colors: int,
     *,
-    color_space: str = "rgb",
-    init: str | ArrayLike = "k-means++",
-    n_init: int = 1,
-    max_iter: int = 300,
-    tol: float = DEFAULT_TOL,
-    seed: Seed = None,
     mask: ArrayLike | None = None,
-    fixed_colors: ArrayLike | None = None,
-    dither: str = "none",
     progress: ProgressCallback | None = None,
+    **settings: Unpack[QuantizeKeywords],
 ) -> QuantizeResult:
     """Reduce an image to at most ``n_colors`` colours with k-means.
 
@@ -539,17 +530,7 @@ def quantize(  # noqa: PLR0913 -- the public keywords (README, plug-in)
     bits. The final mapping of pixels to the palette uses their full precision.
     """
     data = prepare_pixels(pixels, mask)
-    options = Options.from_keywords(
-        n_colors,
-        color_space=color_space,
-        init=init,
-        n_init=n_init,
-        max_iter=max_iter,
-        tol=tol,
-        seed=seed,
-        fixed_colors=fixed_colors,
-        dither=dither,
-    )
+    options = Options.from_keywords(n_colors, **settings)
     _check_progress(progress)
     return _quantize(data, options, progress)
 
@@ -569,7 +550,7 @@ def _quantize(data: PixelData, options: Options, progress: ProgressCallback | No
     image, labels = _paint(data, labels, fit.palette.colors)
     if progress is not None:
         progress("mapping", 1.0)
-    return QuantizeResult(image, fit.palette, labels, fit.inertia, fit.n_iter, fit.converged)
+    return fit.result(image, labels)
 
 
 def apply_palette(

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .kmeans import KMeansFit, WeightedPoints, lloyd
+from .kmeans import UNTIL_STABLE, KMeansFit, Stopping, WeightedPoints, lloyd
 from .nearest import point_distances, squared_distances
 from .splitmerge_rounds import MAX_ROUNDS, MIN_GAIN, N_SPLITS, TRIAL_ITER, improve_by_moves
 
@@ -84,7 +84,7 @@ def _split_in_two(points: WeightedPoints, center: FloatArray, tol: float) -> KMe
     halves = np.stack(
         [np.average(points.points[side], axis=0, weights=points.weights[side]) for side in (upper, ~upper)]
     )
-    return lloyd(points, halves, max_iter=TRIAL_ITER, tol=tol)
+    return lloyd(points, halves, stop=Stopping(TRIAL_ITER, tol))
 
 
 def _moves(data: WeightedPoints, fit: KMeansFit, n_fixed: int, tol: float) -> list[Move]:
@@ -132,7 +132,7 @@ def _moves(data: WeightedPoints, fit: KMeansFit, n_fixed: int, tol: float) -> li
 
 
 def split_merge(
-    data: WeightedPoints, fit: KMeansFit, *, n_fixed: int = 0, max_iter: int = 300, tol: float = 0.0
+    data: WeightedPoints, fit: KMeansFit, *, n_fixed: int = 0, stop: Stopping = UNTIL_STABLE
 ) -> KMeansFit:
     """Improve a converged k-means ``fit`` of ``data`` by split–merge moves.
 
@@ -143,9 +143,9 @@ def split_merge(
         A result of :func:`~kmeans_quantize.kmeans.lloyd` on ``data``.
     n_fixed : int
         The first ``n_fixed`` centres never move and are never merged.
-    max_iter, tol
+    stop : Stopping
         As for :func:`~kmeans_quantize.kmeans.lloyd`, for the run that
-        settles a kept move.
+        settles a kept move; trials run ``TRIAL_ITER`` steps at most.
 
     Returns
     -------
@@ -157,11 +157,9 @@ def split_merge(
         return fit  # a split and a merge need three distinct free clusters
     return improve_by_moves(
         fit,
-        lambda best: _moves(data, best, n_fixed, tol),
+        lambda best: _moves(data, best, n_fixed, stop.tol),
         lambda best, move: lloyd(
-            data, move.apply(best.centers), max_iter=TRIAL_ITER, tol=tol, n_fixed=n_fixed
+            data, move.apply(best.centers), stop=Stopping(TRIAL_ITER, stop.tol), n_fixed=n_fixed
         ),
-        lambda trial: lloyd(
-            data, trial.centers, max_iter=max_iter, tol=tol, start=trial.assignment, n_fixed=n_fixed
-        ),
+        lambda trial: lloyd(data, trial.centers, stop=stop, start=trial.assignment, n_fixed=n_fixed),
     )
