@@ -225,6 +225,7 @@ def lloyd(
     """
     centers = np.array(init_centers, dtype=np.float64, copy=True)
     points = data.points
+    columns = _Columns.of(points)
     if start is None:
         ranking = nearest_full(points, centers)
         labels = ranking.labels
@@ -232,7 +233,7 @@ def lloyd(
     else:
         labels = start.labels.copy()
         margins = _Margins.exact(labels, start.margins)
-        margins.assign(points, centers, labels)
+        margins.assign(columns, centers, labels)
     sums = ClusterSums(data, labels, centers.shape[0])
     n_iter = 1
     while True:
@@ -248,9 +249,9 @@ def lloyd(
         if shifts.max() <= stop.tol or n_iter == stop.max_iter:
             converged = bool(shifts.max() <= stop.tol)
             # The labels belong to the centres before this update: refresh them.
-            margins.assign(points, centers, labels)
+            margins.assign(columns, centers, labels)
             break
-        moved, old_labels = margins.assign(points, centers, labels)
+        moved, old_labels = margins.assign(columns, centers, labels)
         n_iter += 1
         if not moved.size:
             converged = True
@@ -274,7 +275,7 @@ def relabel(
     labels: IndexArray = start.labels.copy()
     margins = _Margins.exact(labels, start.margins)
     margins.shrink(labels, np.sqrt(((centers - old_centers) ** 2).sum(axis=1)))
-    margins.assign(data.points, centers, labels)
+    margins.assign(_Columns.of(data.points), centers, labels)
     return labels
 
 
@@ -337,7 +338,7 @@ class _Margins:
         self.rest -= largest_other[labels]
 
     def assign(
-        self, points: FloatArray, centers: FloatArray, labels: IndexArray
+        self, columns: _Columns, centers: FloatArray, labels: IndexArray
     ) -> tuple[IndexArray, IndexArray]:
         """Update ``labels`` in place to the nearest centres; keep the bounds valid.
 
@@ -347,7 +348,7 @@ class _Margins:
         if not unsure.size:
             return unsure, unsure
         own_labels = labels[unsure]
-        own = np.sqrt(point_distances(points[unsure], centers, own_labels))
+        own = np.sqrt(columns.distances(unsure, centers, own_labels))
         self.upper[unsure] = own
         second = self.second[unsure]
         rest = self.rest[unsure]
@@ -364,13 +365,13 @@ class _Margins:
         check = search & (rest - own > MARGIN_SLACK) & (self.runner_up[unsure] != own_labels)
         if check.any():
             index = unsure[check]
-            runner = np.sqrt(point_distances(points[index], centers, self.runner_up[index]))
+            runner = np.sqrt(columns.distances(index, centers, self.runner_up[index]))
             self.second[index] = runner
             search[check] = runner - own[check] <= MARGIN_SLACK
         unsure, own = unsure[search], own[search]
         if not unsure.size:
             return unsure, unsure
-        found = search_near(points[unsure], neighbors, labels[unsure], own)
+        found = search_near(columns.rows(unsure), neighbors, labels[unsure], own)
         self.runner_up[unsure] = found.runner_up
         self.upper[unsure] = found.nearest_distance
         self.second[unsure] = found.runner_up_distance
@@ -379,3 +380,36 @@ class _Margins:
         old_labels = labels[moved]
         labels[unsure] = found.labels
         return moved, old_labels
+
+
+class _Columns:
+    """The points channel by channel, one contiguous array each, to gather a subset from.
+
+    Gathering rows of an (N, D) array by index is several times slower than
+    gathering D contiguous columns (measured: 0.40 ms against 3 x 0.035 ms for
+    40,000 of 206,596 colours).
+    """
+
+    def __init__(self, columns: list[FloatArray]) -> None:
+        self.columns = columns
+
+    @classmethod
+    def of(cls, points: FloatArray) -> _Columns:
+        return cls([np.ascontiguousarray(points[:, channel]) for channel in range(points.shape[1])])
+
+    def rows(self, index: IndexArray) -> FloatArray:
+        """``points[index]``."""
+        out = np.empty((index.size, len(self.columns)))
+        for channel, column in enumerate(self.columns):
+            np.take(column, index, out=out[:, channel])
+        return out
+
+    def distances(self, index: IndexArray, centers: FloatArray, labels: IndexArray) -> FloatArray:
+        """``point_distances(points[index], centers, labels)``, with the same arithmetic."""
+        total = np.zeros(index.size)
+        for channel, column in enumerate(self.columns):
+            diff = np.take(column, index)
+            diff -= np.take(centers[:, channel], labels)
+            diff *= diff
+            total += diff
+        return total
