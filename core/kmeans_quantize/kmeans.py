@@ -236,6 +236,7 @@ def lloyd(
     centers = np.array(init_centers, dtype=np.float64, copy=True)
     points = data.points
     columns = _Columns.of(points)
+    neighbors = CenterNeighbors.of(centers)
     if start is None:
         ranking = nearest_full(points, centers)
         labels = ranking.labels
@@ -243,7 +244,7 @@ def lloyd(
     else:
         labels = start.labels.copy()
         margins = _Margins.exact(labels, start.margins)
-        margins.assign(columns, CenterNeighbors.of(centers), labels)
+        margins.assign(columns, neighbors, labels)
     sums = ClusterSums(data, labels, centers.shape[0])
     n_iter = 1
     while True:
@@ -253,7 +254,7 @@ def lloyd(
             new_centers = reseed_empty(data, point_distances(points, centers, labels), new_centers, empty)
         shifts = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))
         centers = new_centers
-        neighbors = CenterNeighbors.of(centers)
+        neighbors = CenterNeighbors.of(centers, neighbors)
         margins.shrink(labels, shifts, neighbors)
         if progress is not None:
             progress(n_iter / stop.max_iter)

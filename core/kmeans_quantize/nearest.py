@@ -179,7 +179,9 @@ class CenterNeighbors:
     coordinates: FloatArray
 
     @classmethod
-    def of(cls, centers: FloatArray) -> CenterNeighbors:
+    def of(cls, centers: FloatArray, previous: CenterNeighbors | None = None) -> CenterNeighbors:
+        """The neighbours of ``centers``; ``previous``, the neighbours of the same centres
+        before a move, saves work where its lists still hold each centre's nearest."""
         k = centers.shape[0]
         # Longer lists cost more per search but send fewer points to a full
         # search; about 1.5 sqrt(K) balanced the two on photos (8 to 32).
@@ -190,6 +192,10 @@ class CenterNeighbors:
             dist = squared_distances(centers[rows], centers)
             # Put each centre first in its own list, even if another coincides.
             dist[np.arange(dist.shape[0]), np.arange(rows.start, rows.stop)] = -1.0
+            if m + 1 < k and previous is not None:
+                kept = _kept_lists(dist, previous.order[rows])
+                order[rows], sorted_sq[rows] = kept
+                continue
             if m + 1 < k:
                 part = np.argpartition(dist, m, axis=1)[:, : m + 1]
             else:
@@ -203,6 +209,33 @@ class CenterNeighbors:
         half_gap = 0.5 * root[:, 1] if k > 1 else np.full(1, np.inf)
         coordinates = np.ascontiguousarray(centers[order].transpose(0, 2, 1)).reshape(k, -1)
         return cls(centers, order, reach, half_gap, coordinates)
+
+
+def _kept_lists(dist: FloatArray, previous: IndexArray) -> tuple[IndexArray, FloatArray]:
+    """Each row's list (sorted) and the squared distances to it and to the nearest centre outside it.
+
+    The previous lists are kept, sorted again, where they still hold the
+    nearest centres (no listed centre farther than the nearest unlisted one);
+    the other rows are searched anew. Late in a k-means run few centres move
+    and nearly every list is kept: the search of every row (an argpartition)
+    was 45 % of the cost of the neighbours at K = 256.
+    """
+    m = previous.shape[1]
+    listed_sq = np.take_along_axis(dist, previous, axis=1)
+    outside = dist.copy()
+    np.put_along_axis(outside, previous, np.inf, axis=1)
+    reach_sq = outside.min(axis=1)
+    rank = np.argsort(listed_sq, axis=1, kind="stable")
+    order = np.take_along_axis(previous, rank, axis=1)
+    sorted_sq = np.concatenate([np.take_along_axis(listed_sq, rank, axis=1), reach_sq[:, None]], axis=1)
+    stale = np.flatnonzero(sorted_sq[:, m - 1] > reach_sq)
+    if stale.size:
+        part = np.argpartition(dist[stale], m, axis=1)[:, : m + 1]
+        part_sq = np.take_along_axis(dist[stale], part, axis=1)
+        rank = np.argsort(part_sq, axis=1, kind="stable")
+        order[stale] = np.take_along_axis(part, rank, axis=1)[:, :m]
+        sorted_sq[stale] = np.take_along_axis(part_sq, rank, axis=1)
+    return order, sorted_sq
 
 
 def exceeds_bound(value: FloatArray, bound: FloatArray) -> NDArray[np.bool_]:
