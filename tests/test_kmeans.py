@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from images import photo_like
+from kmeans_quantize import nearest as nearest_module
 from kmeans_quantize import quantize
 from kmeans_quantize.histogram import color_histogram
 from kmeans_quantize.kmeans import Stopping, WeightedPoints, lloyd
@@ -94,6 +95,60 @@ def test_histogram_lloyd_equals_per_pixel_lloyd(seed: int, k: int) -> None:
     fit, hist = histogram_lloyd(image, init, max_iter=60)
     assert fit.n_iter == ref_iter
     np.testing.assert_array_equal(fit.centers, ref_centers)  # bit for bit, not approximately
+    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+
+
+@pytest.mark.parametrize("k", [96, 160])
+def test_many_centres_equal_per_pixel_lloyd(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With many centres, a point's margin against the centres other than its own and runner-up
+    falls only by the largest shift among its centre's listed neighbours (bounded by the reach of
+    the list), and the neighbour lists are carried from one step to the next, kept where they
+    still hold the nearest centres and searched again where not. Still plain Lloyd, bit for bit.
+    """
+    calls = {"kept": 0, "stale": 0}
+    original = nearest_module._kept_lists
+
+    def counting(dist: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        order, sorted_sq = original(dist, previous)
+        calls["kept"] += 1
+        calls["stale"] += int(
+            (np.take_along_axis(dist, previous, axis=1).max(axis=1) > sorted_sq[:, -1]).sum()
+        )
+        return order, sorted_sq
+
+    monkeypatch.setattr(nearest_module, "_kept_lists", counting)
+    image = photo_like(96, 128, k)
+    pixels = image.reshape(-1, 3).astype(np.float64)
+    colors = np.unique(pixels, axis=0)
+    init = colors[np.random.default_rng(k).choice(len(colors), k, replace=False)]
+    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init, max_iter=40)
+    fit, hist = histogram_lloyd(image, init, max_iter=40)
+    assert fit.n_iter == ref_iter
+    np.testing.assert_array_equal(fit.centers, ref_centers)
+    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+    # Both ways of making the lists took part.
+    assert calls["kept"] > 0
+    assert calls["stale"] > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_centres_reseeded_from_afar_equal_per_pixel_lloyd(seed: int) -> None:
+    """Twelve centres far from every colour: their clusters are empty and each jumps onto a
+    colour, across the space, possibly beyond the neighbour lists of the centres around it.
+    The margins must still hold against it. (Without the bound from the lists' reach, seed 1
+    gives other labels than plain Lloyd.)
+    """
+    image = photo_like(64, 80, seed) // 2  # colours 0..127
+    pixels = image.reshape(-1, 3).astype(np.float64)
+    colors = np.unique(pixels, axis=0)
+    rng = np.random.default_rng(seed)
+    far = 255 - rng.integers(0, 60, (12, 3))
+    init = np.unique(np.concatenate([far, colors[rng.choice(len(colors), 60, replace=False)]]), axis=0)
+    rng.shuffle(init)
+    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init, max_iter=40)
+    fit, hist = histogram_lloyd(image, init, max_iter=40)
+    assert fit.n_iter == ref_iter
+    np.testing.assert_array_equal(fit.centers, ref_centers)
     np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
 
 
