@@ -274,10 +274,15 @@ class PureEngine:
 
     def __init__(self, image):
         self.babl_format = f"{model(image)} u8"
+        self.opaque_format = self.babl_format.replace("A ", " ")  # "R'G'B' u8", "Y' u8"
         self.gray = image.get_base_type() == Gimp.ImageBaseType.GRAY
 
     def read(self, image, layer, scale=1.0):
-        pixels, coverage, width, height = read_layer(image, layer, self.babl_format, "Y u8", scale)
+        # A layer without alpha is read without it, in the format an 8-bit sRGB layer is stored
+        # in: GEGL then copies its bytes and babl converts nothing (pure_layers.with_alpha).
+        source_format = self.babl_format if layer.has_alpha() else self.opaque_format
+        pixels, coverage, width, height = read_layer(image, layer, source_format, "Y u8", scale)
+        pixels = pure_layers.with_alpha(pixels, source_format)
         keep = taking_part(pixels, self.babl_format, coverage)
         check_pixels_left(
             layer, coverage is None or coverage.count(0) < len(coverage), keep.count(0) < len(keep)
