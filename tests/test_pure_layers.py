@@ -147,9 +147,7 @@ def test_taking_part_is_alpha_and_coverage_above_zero(channels: int, fmt: str) -
     np.testing.assert_array_equal(np.frombuffer(mask, np.uint8).reshape(12, 15), np.where(expected, 255, 0))
 
 
-@pytest.mark.parametrize(
-    ("channels", "fmt"), [(3, "R'G'B' u8"), (1, "Y' u8"), (4, "R'G'B'A u8"), (2, "YA")]
-)
+@pytest.mark.parametrize(("channels", "fmt"), [(3, "R'G'B' u8"), (1, "Y' u8"), (4, "R'G'B'A u8"), (2, "YA")])
 def test_with_alpha_adds_an_opaque_channel_to_pixels_without_one(channels: int, fmt: str) -> None:
     original = photo(12, 15, seed=6, channels=4 if channels >= 3 else 2)
     pixels = original if channels in (2, 4) else original[..., :-1]
