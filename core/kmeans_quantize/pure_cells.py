@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from itertools import accumulate, compress, groupby, repeat
 from operator import itemgetter, mul
 
-from .pure_kmeans import Assigner, BoundedPoints, Neighbors, Shifts, WeightedPoints, squared_distance
+from .pure_kmeans import (
+    Assigner,
+    BoundedPoints,
+    Neighbors,
+    Products,
+    Shifts,
+    WeightedPoints,
+    squared_distance,
+)
 from .pure_space import Point
 
 __all__ = ["Cells", "CellAssigner", "cell_mask", "cells_of"]
@@ -78,8 +86,15 @@ def cells_of(colors: WeightedPoints, keys: Sequence[int], bits: int) -> Cells:
     means, totals, cell_sums, radius, scatter = [], [], [], [], []
     for start, stop in zip(starts, starts[1:]):  # noqa: B905 - starts is one longer
         total = sum(weights[start:stop])
-        group = sums[start:stop]
-        s = (sum(map(itemgetter(0), group)), sum(map(itemgetter(1), group)), sum(map(itemgetter(2), group)))
+        if isinstance(sums, Products):
+            s = sums.total(start, stop)
+        else:
+            group = sums[start:stop]
+            s = (
+                sum(map(itemgetter(0), group)),
+                sum(map(itemgetter(1), group)),
+                sum(map(itemgetter(2), group)),
+            )
         mean = (s[0] / total, s[1] / total, s[2] / total)
         # math.dist is accurate to an ulp or so: far inside the bounds' MARGIN_SLACK.
         distances = list(map(math.dist, repeat(mean), points[start:stop]))
