@@ -80,14 +80,21 @@ def cells_of(colors: WeightedPoints, keys: Sequence[int], bits: int) -> Cells:
     sizes = []
     for key, run in groupby(map(mask.__and__, keys)):
         cell_keys.append(key)
-        sizes.append(sum(1 for _ in run))
+        sizes.append(len(list(run)))
     starts = [0, *accumulate(sizes)]
     points, weights, sums = colors.points, colors.weights, colors.sums
+    # The products weight * point are added where they are made, unless given (Products).
+    products = isinstance(sums, Products)
     means, totals, cell_sums, radius, scatter = [], [], [], [], []
     for start, stop in zip(starts, starts[1:]):  # noqa: B905 - starts is one longer
-        total = sum(weights[start:stop])
-        if isinstance(sums, Products):
-            s = sums.total(start, stop)
+        group_points, group_weights = points[start:stop], weights[start:stop]
+        total = sum(group_weights)
+        if products:
+            s = (
+                sum(map(mul, group_weights, map(itemgetter(0), group_points))),
+                sum(map(mul, group_weights, map(itemgetter(1), group_points))),
+                sum(map(mul, group_weights, map(itemgetter(2), group_points))),
+            )
         else:
             group = sums[start:stop]
             s = (
@@ -97,12 +104,12 @@ def cells_of(colors: WeightedPoints, keys: Sequence[int], bits: int) -> Cells:
             )
         mean = (s[0] / total, s[1] / total, s[2] / total)
         # math.dist is accurate to an ulp or so: far inside the bounds' MARGIN_SLACK.
-        distances = list(map(math.dist, repeat(mean), points[start:stop]))
+        distances = list(map(math.dist, repeat(mean), group_points))
         means.append(mean)
         totals.append(total)
         cell_sums.append(s)
         radius.append(max(distances))
-        scatter.append(sum(map(mul, weights[start:stop], map(mul, distances, distances))))
+        scatter.append(sum(map(mul, group_weights, map(mul, distances, distances))))
     return Cells(colors, WeightedPoints(means, totals, cell_sums), starts, radius, scatter, cell_keys)
 
 

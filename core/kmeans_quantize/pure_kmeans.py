@@ -57,11 +57,11 @@ MARGIN_SLACK = 1e-7
 class Products(Sequence[Point]):
     """``weight * point`` of every point, each made when it is asked for.
 
-    The weighted sums of a photo's distinct colours: the cells add them up
-    (:meth:`total`) and the exact iterations look at those of a few colours, so a
-    list of them all is never needed. Making that list, and freeing it, took 0.2 s of
-    a 4 MP photo's run (0.9 M colours: 3.6 M objects). The values are the list's: the
-    same products, added in the same order.
+    The weighted sums of a photo's distinct colours: the cells add them up where
+    they make them (:func:`.pure_cells.cells_of`) and the exact iterations look at
+    those of a few colours, so a list of them all is never needed. Making that list,
+    and freeing it, took 0.2 s of a 4 MP photo's run (0.9 M colours: 3.6 M objects).
+    The values are the list's: the same products, added in the same order.
     """
 
     def __init__(self, points: list[Point], weights: Sequence[float]) -> None:
@@ -87,15 +87,6 @@ class Products(Sequence[Point]):
     def __iter__(self) -> Iterator[Point]:
         columns = (map(mul, self.weights, map(itemgetter(axis), self.points)) for axis in range(3))
         return zip(*columns, strict=True)
-
-    def total(self, start: int, stop: int) -> Point:
-        """The sum of the products of points ``start`` to ``stop - 1``, axis by axis."""
-        points, weights = self.points[start:stop], self.weights[start:stop]
-        return (
-            sum(map(mul, weights, map(itemgetter(0), points))),
-            sum(map(mul, weights, map(itemgetter(1), points))),
-            sum(map(mul, weights, map(itemgetter(2), points))),
-        )
 
 
 @dataclass(frozen=True)

@@ -587,8 +587,9 @@ def _quantize(
     words = read.words
     for first in range(0, len(words), PIXEL_CHUNK):
         for word in words[first : first + PIXEL_CHUNK]:
-            if table[word]:
-                table[word] += 1
+            count = table[word]
+            if count:
+                table[word] = count + 1
             else:
                 table[word] = 1
                 note(word)
