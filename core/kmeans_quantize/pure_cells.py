@@ -124,12 +124,21 @@ class CellAssigner(Assigner):
     until the mean's bounds prove the cell whole again (a boundary between
     clusters that passed by has moved on).
 
-    ``guess``, a likely label of every cell's mean, only saves work.
+    ``guess``, a likely label of every cell's mean, only saves work. So do
+    ``means``: the means (``cells.coarse.points``) with their exact labels and
+    valid bounds for the centres that :meth:`start` gets, as a
+    :class:`~kmeans_quantize.pure_kmeans.PointAssigner` on ``cells.coarse`` ends
+    with. Only the means whose bounds then prove no cell are searched again, not
+    all: at K = 16 on a 4 MP photo's 47,270 6-bit cells, start took 0.24 s with
+    every mean searched.
     """
 
-    def __init__(self, cells: Cells, guess: Sequence[int] | None = None) -> None:
+    def __init__(
+        self, cells: Cells, guess: Sequence[int] | None = None, means: BoundedPoints | None = None
+    ) -> None:
         self.cells = cells
         self.guess = guess
+        self.given = means
         self.means = BoundedPoints()
         self.whole: list[bool] = []
         #: The colours of the split cells; the index in ``cells.colors`` of each, and
@@ -145,14 +154,22 @@ class CellAssigner(Assigner):
         self.sums = [[0.0, 0.0, 0.0] for _ in centers]
         neighbors = Neighbors(centers)
         coarse = self.cells.coarse
-        self.means = BoundedPoints()
-        self.means.extend(coarse.points, neighbors, self.guess, self.cells.radius)
+        if self.given is None:
+            self.means = BoundedPoints()
+            self.means.extend(coarse.points, neighbors, self.guess, self.cells.radius)
+        else:
+            self.means = self.given.with_radius(self.cells.radius)
         self.whole = [True] * len(coarse.points)
         self.loose, self.loose_index, self.alive, self.loose_at = BoundedPoints(), [], [], {}
         for label, weight, (sx, sy, sz) in zip(self.means.labels, coarse.weights, coarse.sums, strict=True):
             self._add(label, weight, sx, sy, sz)
         for cell in range(len(coarse.points)):
             if not self.means.proven(cell, neighbors):
+                if self.given is not None:
+                    # Bounds carried through Lloyd's iterations are looser than a search's.
+                    self.means.search_again(cell, neighbors)
+                    if self.means.proven(cell, neighbors):
+                        continue
                 self._split(cell, neighbors)
 
     def _split(self, cell: int, neighbors: Neighbors) -> bool:

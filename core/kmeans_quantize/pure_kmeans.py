@@ -331,6 +331,21 @@ class BoundedPoints:
         self.points.extend(points)
         self.radius.extend(repeat(0.0, len(points)))
 
+    def with_radius(self, radius: Sequence[float]) -> BoundedPoints:
+        """A copy of these points, labels and bounds, as balls of ``radius``."""
+        copy = BoundedPoints()
+        copy.points, copy.labels, copy.runner = list(self.points), list(self.labels), list(self.runner)
+        copy.upper, copy.second, copy.rest = list(self.upper), list(self.second), list(self.rest)
+        copy.radius = list(radius)
+        return copy
+
+    def search_again(self, i: int, neighbors: Neighbors) -> None:
+        """The exact label and bounds of point ``i``, searched from its label (as :meth:`extend`)."""
+        p, a = self.points[i], self.labels[i]
+        found = neighbors.search(p, a, squared_distance(p, neighbors.centers[a]))
+        self.labels[i], self.runner[i] = found[0], found[1]
+        self.upper[i], self.second[i], self.rest[i] = math.sqrt(found[2]), math.sqrt(found[3]), found[4]
+
     def proven(self, i: int, neighbors: Neighbors, spare: float = 0.0) -> bool:
         """Whether the bounds prove the label of every point of ball ``i`` (grown by ``spare``)."""
         r = self.radius[i] + spare

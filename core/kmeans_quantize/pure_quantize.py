@@ -385,6 +385,7 @@ def _fit(
     fixed_points = [encode(c) for c in fixed]
     n_fixed = len(fixed)
     guess = None
+    means = None
     if isinstance(init, list):
         centers = fixed_points + [encode(c) for c in init]
     else:
@@ -431,18 +432,20 @@ def _fit(
             for cell, label in enumerate(fit.labels):
                 for position in seed.members(cell):
                     first[order[position]] = label
+            level = PointAssigner(coarse, first)
             fit = lloyd(
-                PointAssigner(coarse, first),
+                level,
                 fit.centers,
                 max_iter=_iterations(len(coarse), max_iter, LEVEL_WORK),
                 tol=tol,
                 n_fixed=n_fixed,
             )
+            means = level.bounded  # labels and bounds for fit.centers, where the exact iterations start
         if levels[-1] is coarse:
             guess = fit.labels
         centers = fit.centers
         progress(_FIT_STAGES[3])
-    assigner = CellAssigner(fine, guess)
+    assigner = CellAssigner(fine, guess, means)
     exact_iter = _iterations(len(data), min(max_iter, EXACT_MAX_ITER), EXACT_WORK)
     done = _FIT_STAGES[-1]
     fit = lloyd(
