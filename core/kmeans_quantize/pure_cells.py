@@ -285,7 +285,7 @@ class CellAssigner(Assigner):
         coarse, colors = cells.coarse, cells.colors
         # The squared distances written out (squared_distance's arithmetic, the same values):
         # 0.07 s of a 4 MP photo's run at K = 16 with a call per cell and per loose colour.
-        total = []
+        total: list[float] = []
         add = total.append
         for scatter, weight, (x, y, z), a, whole in zip(
             cells.scatter, coarse.weights, coarse.points, self.means.labels, self.whole, strict=True
