@@ -12,7 +12,7 @@ import pytest
 from kmeans_quantize import Palette
 from kmeans_quantize.engines import EngineError, choose_engine
 from kmeans_quantize.palette_io import entry_names as numpy_entry_names
-from kmeans_quantize.pure_layers import LayerBytes, entry_names, quantize_layers
+from kmeans_quantize.pure_layers import LayerBytes, entry_names, quantize_layers, with_alpha
 from kmeans_quantize.pure_quantize import PurePalette, quantize_bytes, taking_part
 from test_pure_python import assert_ok, run_without_numpy
 
@@ -145,3 +145,13 @@ def test_taking_part_is_alpha_and_coverage_above_zero(channels: int, fmt: str) -
         expected &= original[..., -1] > 0
     mask = taking_part(original.tobytes(), fmt, coverage.tobytes())
     np.testing.assert_array_equal(np.frombuffer(mask, np.uint8).reshape(12, 15), np.where(expected, 255, 0))
+
+
+@pytest.mark.parametrize(("channels", "fmt"), [(3, "R'G'B' u8"), (1, "Y' u8"), (4, "R'G'B'A u8"), (2, "YA")])
+def test_with_alpha_adds_an_opaque_channel_to_pixels_without_one(channels: int, fmt: str) -> None:
+    original = photo(12, 15, seed=6, channels=4 if channels >= 3 else 2)
+    pixels = original if channels in (2, 4) else original[..., :-1]
+    expected = original.copy()
+    if channels in (1, 3):
+        expected[..., -1] = 255
+    assert with_alpha(np.ascontiguousarray(pixels).tobytes(), fmt) == expected.tobytes()

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from itertools import accumulate, compress, groupby, repeat
 from operator import itemgetter, mul
 
-from .pure_kmeans import Assigner, BoundedPoints, Neighbors, Shifts, WeightedPoints, squared_distance
+from .pure_kmeans import (
+    Assigner,
+    BoundedPoints,
+    Neighbors,
+    Products,
+    Shifts,
+    WeightedPoints,
+    squared_distance,
+)
 from .pure_space import Point
 
 __all__ = ["Cells", "CellAssigner", "cell_mask", "cells_of"]
@@ -72,22 +80,36 @@ def cells_of(colors: WeightedPoints, keys: Sequence[int], bits: int) -> Cells:
     sizes = []
     for key, run in groupby(map(mask.__and__, keys)):
         cell_keys.append(key)
-        sizes.append(sum(1 for _ in run))
+        sizes.append(len(list(run)))
     starts = [0, *accumulate(sizes)]
     points, weights, sums = colors.points, colors.weights, colors.sums
+    # The products weight * point are added where they are made, unless given (Products).
+    products = isinstance(sums, Products)
     means, totals, cell_sums, radius, scatter = [], [], [], [], []
     for start, stop in zip(starts, starts[1:]):  # noqa: B905 - starts is one longer
-        total = sum(weights[start:stop])
-        group = sums[start:stop]
-        s = (sum(map(itemgetter(0), group)), sum(map(itemgetter(1), group)), sum(map(itemgetter(2), group)))
+        group_points, group_weights = points[start:stop], weights[start:stop]
+        total = sum(group_weights)
+        if products:
+            s = (
+                sum(map(mul, group_weights, map(itemgetter(0), group_points))),
+                sum(map(mul, group_weights, map(itemgetter(1), group_points))),
+                sum(map(mul, group_weights, map(itemgetter(2), group_points))),
+            )
+        else:
+            group = sums[start:stop]
+            s = (
+                sum(map(itemgetter(0), group)),
+                sum(map(itemgetter(1), group)),
+                sum(map(itemgetter(2), group)),
+            )
         mean = (s[0] / total, s[1] / total, s[2] / total)
         # math.dist is accurate to an ulp or so: far inside the bounds' MARGIN_SLACK.
-        distances = list(map(math.dist, repeat(mean), points[start:stop]))
+        distances = list(map(math.dist, repeat(mean), group_points))
         means.append(mean)
         totals.append(total)
         cell_sums.append(s)
         radius.append(max(distances))
-        scatter.append(sum(map(mul, weights[start:stop], map(mul, distances, distances))))
+        scatter.append(sum(map(mul, group_weights, map(mul, distances, distances))))
     return Cells(colors, WeightedPoints(means, totals, cell_sums), starts, radius, scatter, cell_keys)
 
 
@@ -102,12 +124,21 @@ class CellAssigner(Assigner):
     until the mean's bounds prove the cell whole again (a boundary between
     clusters that passed by has moved on).
 
-    ``guess``, a likely label of every cell's mean, only saves work.
+    ``guess``, a likely label of every cell's mean, only saves work. So do
+    ``means``: the means (``cells.coarse.points``) with their exact labels and
+    valid bounds for the centres that :meth:`start` gets, as a
+    :class:`~kmeans_quantize.pure_kmeans.PointAssigner` on ``cells.coarse`` ends
+    with. Only the means whose bounds then prove no cell are searched again, not
+    all: at K = 16 on a 4 MP photo's 47,270 6-bit cells, start took 0.24 s with
+    every mean searched.
     """
 
-    def __init__(self, cells: Cells, guess: Sequence[int] | None = None) -> None:
+    def __init__(
+        self, cells: Cells, guess: Sequence[int] | None = None, means: BoundedPoints | None = None
+    ) -> None:
         self.cells = cells
         self.guess = guess
+        self.given = means
         self.means = BoundedPoints()
         self.whole: list[bool] = []
         #: The colours of the split cells; the index in ``cells.colors`` of each, and
@@ -123,14 +154,22 @@ class CellAssigner(Assigner):
         self.sums = [[0.0, 0.0, 0.0] for _ in centers]
         neighbors = Neighbors(centers)
         coarse = self.cells.coarse
-        self.means = BoundedPoints()
-        self.means.extend(coarse.points, neighbors, self.guess, self.cells.radius)
+        if self.given is None:
+            self.means = BoundedPoints()
+            self.means.extend(coarse.points, neighbors, self.guess, self.cells.radius)
+        else:
+            self.means = self.given.with_radius(self.cells.radius)
         self.whole = [True] * len(coarse.points)
         self.loose, self.loose_index, self.alive, self.loose_at = BoundedPoints(), [], [], {}
         for label, weight, (sx, sy, sz) in zip(self.means.labels, coarse.weights, coarse.sums, strict=True):
             self._add(label, weight, sx, sy, sz)
         for cell in range(len(coarse.points)):
             if not self.means.proven(cell, neighbors):
+                if self.given is not None:
+                    # Bounds carried through Lloyd's iterations are looser than a search's.
+                    self.means.search_again(cell, neighbors)
+                    if self.means.proven(cell, neighbors):
+                        continue
                 self._split(cell, neighbors)
 
     def _split(self, cell: int, neighbors: Neighbors) -> bool:
@@ -244,13 +283,21 @@ class CellAssigner(Assigner):
         """From the cells: a whole cell adds its scatter plus its weight times the mean's distance."""
         cells = self.cells
         coarse, colors = cells.coarse, cells.colors
-        total = [
-            cells.scatter[cell] + coarse.weights[cell] * squared_distance(coarse.points[cell], centers[a])
-            for cell, a in enumerate(self.means.labels)
-            if self.whole[cell]
-        ]
-        total.extend(
-            colors.weights[i] * squared_distance(colors.points[i], centers[a])
-            for i, a in self._loose_labels()
-        )
+        # The squared distances written out (squared_distance's arithmetic, the same values):
+        # 0.07 s of a 4 MP photo's run at K = 16 with a call per cell and per loose colour.
+        total: list[float] = []
+        add = total.append
+        for scatter, weight, (x, y, z), a, whole in zip(
+            cells.scatter, coarse.weights, coarse.points, self.means.labels, self.whole, strict=True
+        ):
+            if whole:
+                cx, cy, cz = centers[a]
+                dx, dy, dz = x - cx, y - cy, z - cz
+                add(scatter + weight * (dx * dx + dy * dy + dz * dz))
+        points, weights = colors.points, colors.weights
+        for i, a in self._loose_labels():
+            x, y, z = points[i]
+            cx, cy, cz = centers[a]
+            dx, dy, dz = x - cx, y - cy, z - cz
+            add(weights[i] * (dx * dx + dy * dy + dz * dz))
         return math.fsum(total)

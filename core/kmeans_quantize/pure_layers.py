@@ -3,7 +3,8 @@
 What the plug-in does with :func:`kmeans_quantize.fit_palette` and
 :func:`kmeans_quantize.apply_palette` when numpy is there, without numpy: one palette
 fitted over several layers (:func:`quantize_layers`), and GIMP palette entry names
-(:func:`entry_names`). Standard library only.
+(:func:`entry_names`), and alpha added to the bytes of a layer without it (:func:`with_alpha`).
+Standard library only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from .pure_quantize import FORMATS, PurePalette, PureResult, _check_format, quantize_bytes
 
-__all__ = ["LayerBytes", "quantize_layers", "entry_names"]
+__all__ = ["LayerBytes", "quantize_layers", "entry_names", "with_alpha"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,23 @@ def quantize_layers(
         )
         start += n_pixels
     return results
+
+
+def with_alpha(pixels: bytes, pixel_format: str) -> bytes:
+    """The pixels with an opaque alpha channel added (``"R'G'B' u8"`` gives ``"R'G'B'A u8"``
+    bytes, ``"Y' u8"`` gives ``"Y'A u8"``); pixels that have alpha are returned as they are.
+
+    The plug-in reads a layer without alpha in its own format and adds alpha here: asking GEGL
+    for ``"R'G'B'A u8"`` instead made babl convert every pixel, and first search a conversion
+    path, 0.29 s in each plug-in process (GIMP 3.0.4, a 32x32 layer).
+    """
+    size, has_alpha, _ = FORMATS[_check_format(pixel_format)]
+    if has_alpha:
+        return bytes(pixels)
+    out = bytearray(b"\xff") * ((size + 1) * (len(pixels) // size))
+    for channel in range(size):
+        out[channel :: size + 1] = pixels[channel::size]
+    return bytes(out)
 
 
 def entry_names(palette: PurePalette) -> list[str]:
