@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from kmeans_quantize import Palette, apply_palette, quantize
 from kmeans_quantize.pure_dither import dither_labels, paint
+from kmeans_quantize.pure_layers import LayerBytes
 from kmeans_quantize.pure_quantize import PurePalette
 from kmeans_quantize.quantize import remap
 from test_pure_layers import photo
@@ -38,7 +39,7 @@ def test_dithering_gives_the_numpy_engines_pixels(
         image.tobytes(),
         FORMATS[channels],
         pure,
-        dither_labels(image.tobytes(), 57, 41, FORMATS[channels], pure, method),
+        dither_labels(LayerBytes(image.tobytes(), 57, 41), FORMATS[channels], pure, method),
     )
     np.testing.assert_array_equal(np.frombuffer(out, np.uint8).reshape(image.shape), expected)
 
@@ -51,7 +52,7 @@ def test_unselected_pixels_keep_their_bytes_and_spread_no_error(method: str) -> 
     palette = quantize(image, 7, color_space="lab", seed=1).palette
     expected = apply_palette(image, palette, mask=(coverage > 0), dither=method)
     pure = pure_palette(palette)
-    labels = dither_labels(image.tobytes(), 44, 30, "RGBA", pure, method, coverage=coverage.tobytes())
+    labels = dither_labels(LayerBytes(image.tobytes(), 44, 30, coverage.tobytes()), "RGBA", pure, method)
     out = paint(image.tobytes(), "RGBA", pure, labels)
     new = np.frombuffer(out, np.uint8).reshape(image.shape)
     np.testing.assert_array_equal(new, expected)
@@ -62,13 +63,23 @@ def test_unselected_pixels_keep_their_bytes_and_spread_no_error(method: str) -> 
 def test_an_unknown_method_is_refused() -> None:
     palette = PurePalette(((0, 0, 0), (255, 255, 255)), (1, 1), "rgb")
     with pytest.raises(ValueError, match="unknown dithering method 'bayer'"):
-        dither_labels(bytes(12), 2, 2, "RGB", palette, "bayer")
+        dither_labels(LayerBytes(bytes(12), 2, 2), "RGB", palette, "bayer")
 
 
 def test_labels_index_the_palette_as_given_and_match_remap() -> None:
     image = photo(23, 31, seed=11)
     palette = quantize(image, 9, color_space="oklab", seed=2).palette
     _, expected = remap(image, palette, dither="floyd-steinberg")
-    labels = dither_labels(image.tobytes(), 31, 23, "RGBA", pure_palette(palette), "floyd-steinberg")
+    labels = dither_labels(
+        LayerBytes(image.tobytes(), 31, 23), "RGBA", pure_palette(palette), "floyd-steinberg"
+    )
     np.testing.assert_array_equal(np.array(labels).reshape(23, 31), expected)
     assert -1 in labels  # the transparent band
+
+
+def test_pixels_and_coverage_of_the_wrong_size_are_refused() -> None:
+    palette = PurePalette(((0, 0, 0), (255, 255, 255)), (1, 1), "rgb")
+    with pytest.raises(ValueError, match="pixels hold 11 bytes; 2x2 RGB pixels need 12"):
+        dither_labels(LayerBytes(bytes(11), 2, 2), "RGB", palette, "ordered")
+    with pytest.raises(ValueError, match="coverage holds 3 bytes; 2x2 pixels need 4"):
+        dither_labels(LayerBytes(bytes(12), 2, 2, bytes(3)), "RGB", palette, "ordered")

@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .pure_kmeans import MARGIN_SLACK, Neighbors
-from .pure_quantize import FORMATS, PurePalette, _check_format, taking_part
+from .pure_layers import LayerBytes
+from .pure_quantize import FORMATS, PurePalette, _check_format, checked_bytes, taking_part
 from .pure_space import Point, space
 
 __all__ = ["DITHER_METHODS", "dither_labels", "paint"]
@@ -40,30 +41,25 @@ THRESHOLDS = [[(b + 0.5) / 64.0 - 0.5 for b in row] for row in _BAYER]
 
 
 def dither_labels(
-    pixels: bytes,
-    width: int,
-    height: int,
+    layer: LayerBytes,
     pixel_format: str,
     palette: PurePalette,
     method: str,
     *,
-    coverage: bytes | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> list[int]:
     """Each pixel's index into ``palette.colors`` with dithering; -1 where a pixel takes no part.
 
     Parameters
     ----------
-    pixels : bytes
-        ``width * height`` pixels in ``pixel_format`` (as for
-        :func:`~kmeans_quantize.pure_quantize.quantize_bytes`).
-    width, height : int
+    layer : LayerBytes
+        Its pixels in ``pixel_format`` (as for
+        :func:`~kmeans_quantize.pure_quantize.quantize_bytes`), and the coverage: pixels with
+        coverage 0, like pixels with alpha 0, take no part.
     pixel_format : str
     palette : PurePalette
         Its colours, and the clustering space in which they are compared.
     method : {"floyd-steinberg", "ordered"}
-    coverage : bytes, optional
-        One byte per pixel: pixels with coverage 0, like pixels with alpha 0, take no part.
     progress : callable, optional
         Called with the fraction of rows done.
 
@@ -73,11 +69,10 @@ def dither_labels(
     """
     if method not in DITHER_METHODS:
         raise ValueError(f"unknown dithering method {method!r}; choose one of {', '.join(DITHER_METHODS)}")
-    size, _, gray = FORMATS[_check_format(pixel_format)]
-    if len(pixels) != width * height * size:
-        raise ValueError(
-            f"pixels hold {len(pixels)} bytes; {width}x{height} pixels need {width * height * size}"
-        )
+    fmt = _check_format(pixel_format)
+    pixels, coverage = checked_bytes(layer.pixels, layer.width, layer.height, fmt, layer.coverage)
+    width, height = layer.width, layer.height
+    size, _, gray = FORMATS[fmt]
     clustering = space(palette.color_space, gray)
     encode = clustering.encoder()
     # Ties go to the colour that sorts first, as in the nearest mapping: search in that order.

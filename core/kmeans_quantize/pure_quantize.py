@@ -55,7 +55,15 @@ from .pure_kmeans import (
 from .pure_space import Point, Space, space
 from .pure_splitmerge import split_merge
 
-__all__ = ["FORMATS", "PurePalette", "PureResult", "quantize_bytes", "apply_coverage", "taking_part"]
+__all__ = [
+    "FORMATS",
+    "PurePalette",
+    "PureResult",
+    "quantize_bytes",
+    "apply_coverage",
+    "checked_bytes",
+    "taking_part",
+]
 
 #: Pixel formats: name -> (bytes per pixel, has alpha, gray). GIMP's babl names are accepted too.
 FORMATS = {
@@ -469,7 +477,7 @@ def _iterations(n_points: int, max_iter: int, work: int) -> int:
     return min(max_iter, max(1, work // n_points))
 
 
-def quantize_bytes(
+def quantize_bytes(  # noqa: PLR0913 -- the keywords of quantize(), for the plug-in without numpy
     pixels: bytes | bytearray | memoryview,
     width: int,
     height: int,
@@ -530,38 +538,16 @@ def quantize_bytes(
         With a message naming what is wrong with the input.
     """
     fmt = _check_format(pixel_format)
-    width = _check_int("width", width, 1)
-    height = _check_int("height", height, 1)
+    data, cover = checked_bytes(pixels, width, height, fmt, coverage)
     n_colors = _check_int("n_colors", n_colors, 1, MAX_COLORS)
     max_iter = _check_int("max_iter", max_iter, 1)
     if seed is not None:
         seed = _check_int("seed", seed, 0)
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
-    data = bytes(pixels)
-    n_pixels = width * height
-    size, _, gray = FORMATS[fmt]
-    if len(data) != n_pixels * size:
-        raise ValueError(
-            f"pixels hold {len(data)} bytes; {width}x{height} {fmt} pixels need {n_pixels * size}"
-        )
-    cover = None if coverage is None else bytes(coverage)
-    if cover is not None and len(cover) != n_pixels:
-        raise ValueError(f"coverage holds {len(cover)} bytes; {width}x{height} pixels need {n_pixels}")
+    gray = FORMATS[fmt][2]
     clustering = space(color_space, gray)
-    fixed = [_pack(c, gray, "fixed_colors") for c in fixed_colors]
-    if len(set(fixed)) != len(fixed):
-        raise ValueError("fixed_colors contains the same colour twice")
-    if len(fixed) > n_colors:
-        raise ValueError(f"{len(fixed)} fixed colours do not fit in a palette of n_colors={n_colors}")
-    if isinstance(init, str):
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; choose 'k-means++', 'random' or a list of colours")
-        start: str | list[int] = init
-    else:
-        start = [_pack(c, gray, "init") for c in init]
-        if len(start) != n_colors - len(fixed):
-            raise ValueError(f"init must hold n_colors - len(fixed_colors) = {n_colors - len(fixed)} colours")
+    start, fixed = _starting_colors(init, fixed_colors, n_colors, gray)
 
     def report(stage: str, fraction: float) -> None:
         if progress is not None:
@@ -570,6 +556,50 @@ def quantize_bytes(
     settings = _Settings(n_colors, clustering, start, fixed, random.Random(seed), max_iter, float(tol))
     with _gc_paused():
         return _quantize(data, fmt, cover, settings, labels, report)
+
+
+def checked_bytes(
+    pixels: bytes | bytearray | memoryview,
+    width: int,
+    height: int,
+    fmt: str,
+    coverage: bytes | bytearray | memoryview | None,
+) -> tuple[bytes, bytes | None]:
+    """``pixels`` and ``coverage`` as bytes, once their sizes are checked against ``width`` x
+    ``height`` pixels in the (checked) format ``fmt``."""
+    width = _check_int("width", width, 1)
+    height = _check_int("height", height, 1)
+    data = bytes(pixels)
+    n_pixels = width * height
+    size = FORMATS[fmt][0]
+    if len(data) != n_pixels * size:
+        raise ValueError(
+            f"pixels hold {len(data)} bytes; {width}x{height} {fmt} pixels need {n_pixels * size}"
+        )
+    cover = None if coverage is None else bytes(coverage)
+    if cover is not None and len(cover) != n_pixels:
+        raise ValueError(f"coverage holds {len(cover)} bytes; {width}x{height} pixels need {n_pixels}")
+    return data, cover
+
+
+def _starting_colors(
+    init: str | Sequence[Sequence[int]], fixed_colors: Sequence[Sequence[int]], n_colors: int, gray: bool
+) -> tuple[str | list[int], list[int]]:
+    """The seeding named by ``init``, or its colours packed; and the fixed colours packed, checked
+    against each other and against ``n_colors``."""
+    fixed = [_pack(c, gray, "fixed_colors") for c in fixed_colors]
+    if len(set(fixed)) != len(fixed):
+        raise ValueError("fixed_colors contains the same colour twice")
+    if len(fixed) > n_colors:
+        raise ValueError(f"{len(fixed)} fixed colours do not fit in a palette of n_colors={n_colors}")
+    if isinstance(init, str):
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; choose 'k-means++', 'random' or a list of colours")
+        return init, fixed
+    start = [_pack(c, gray, "init") for c in init]
+    if len(start) != n_colors - len(fixed):
+        raise ValueError(f"init must hold n_colors - len(fixed_colors) = {n_colors - len(fixed)} colours")
+    return start, fixed
 
 
 def _quantize(

@@ -309,13 +309,10 @@ class PureEngine:
             pixels, labels = result.pixels, result.labels
             if dither != "none":
                 labels = dither_labels(
-                    data.pixels,
-                    data.width,
-                    data.height,
+                    data,
                     self.babl_format,
                     result.palette,
                     dither,
-                    coverage=data.coverage,
                     progress=lambda fraction: progress.stage("mapping", fraction),
                 )
                 pixels = paint(data.pixels, self.babl_format, result.palette, labels)

@@ -16,6 +16,7 @@ from conftest import GimpRun
 from gimp_harness import Gimp3
 from kmeans_quantize import apply_palette, fit_palette, quantize
 from kmeans_quantize.pure_dither import dither_labels, paint
+from kmeans_quantize.pure_layers import LayerBytes
 from kmeans_quantize.pure_quantize import quantize_bytes
 
 SUCCESS = "success"
@@ -65,7 +66,9 @@ def expected(
     data = pure.pixels
     if dither != "none":
         fmt = PURE_FORMATS[channels]
-        labels = dither_labels(source.tobytes(), width, height, fmt, pure.palette, dither, coverage=coverage)
+        labels = dither_labels(
+            LayerBytes(source.tobytes(), width, height, coverage), fmt, pure.palette, dither
+        )
         data = paint(source.tobytes(), fmt, pure.palette, labels)
     return np.frombuffer(data, np.uint8).reshape(source.shape), np.array(pure.palette.colors, np.uint8)
 
