@@ -475,6 +475,7 @@ def _fit(
         tol=tol,
         n_fixed=n_fixed,
         progress=lambda fraction: progress(done + (1.0 - done) * fraction),
+        labels=False,  # _round takes them from the assigner, after the centres are rounded
     )
     return fit, assigner
 
@@ -634,12 +635,17 @@ def _quantize(
         position = {c: i for i, c in enumerate(palette_colors)}
         color_labels = list(map(position.__getitem__, colors))
         inertia, n_iter, converged = 0.0, 0, True
+        totals = None
     else:
         fit, assigner = _fit(colors, counts, settings, lambda fraction: report("fit", fraction))
         inertia, n_iter, converged = fit.inertia, fit.n_iter, fit.converged
         report("mapping", 0.0)
-        palette_colors, color_labels = _round(fit, assigner, clustering, fixed)
-    palette, new_index = _finish(palette_colors, color_labels, counts, fixed, gray, clustering.name)
+        palette_colors, color_labels, totals = _round(fit, assigner, clustering, fixed)
+    if totals is None:
+        totals = [0] * len(palette_colors)
+        for label, n in zip(color_labels, counts, strict=True):
+            totals[label] += n
+    palette, new_index = _finish(palette_colors, totals, fixed, gray, clustering.name)
 
     deque(map(table.__setitem__, colors, color_labels), maxlen=0)
     table[read.unselected] = 0  # any index: those pixels keep their bytes
@@ -655,8 +661,10 @@ def _quantize(
 
 def _round(
     fit: Fit, assigner: CellAssigner, clustering: Space, fixed: list[int]
-) -> tuple[list[int], list[int]]:
-    """The fitted centres rounded to distinct colours (sorted), and every colour's nearest.
+) -> tuple[list[int], list[int], list[int]]:
+    """The fitted centres rounded to distinct colours (sorted), every colour's nearest, and the
+    pixels of each: the assigner's totals, which it keeps for its means (a loop over the
+    colours' counts took 0.035 s on a 4 MP photo).
 
     As in quantize._fit: ties go to the colour that sorts first, so the
     centres are put in that order before the exact search; equal rounded
@@ -677,24 +685,20 @@ def _round(
     distinct = sorted(set(rounded), key=_sort_key)
     index_of = {c: i for i, c in enumerate(distinct)}
     to_distinct = [index_of[rounded[j]] for j in order]
-    return distinct, [to_distinct[label] for label in assigner.point_labels()]
+    totals = [0] * len(distinct)
+    for j, total in zip(to_distinct, assigner.totals, strict=True):
+        totals[j] += int(total)
+    return distinct, list(map(to_distinct.__getitem__, assigner.point_labels())), totals
 
 
 def _finish(
-    palette_colors: list[int],
-    color_labels: list[int],
-    counts: list[int],
-    fixed: list[int],
-    gray: bool,
-    name: str,
+    palette_colors: list[int], totals: list[int], fixed: list[int], gray: bool, name: str
 ) -> tuple[PurePalette, list[int]]:
-    """The palette sorted by count (descending, stable), unused colours dropped unless fixed.
+    """The palette sorted by count (``totals``: pixels of each colour; descending, stable),
+    unused colours dropped unless fixed.
 
     Returns it with the new index of every entry of ``palette_colors`` (-1: dropped).
     """
-    totals = [0] * len(palette_colors)
-    for label, n in zip(color_labels, counts, strict=True):
-        totals[label] += n
     kept = set(fixed)
     order = sorted(range(len(palette_colors)), key=lambda j: -totals[j])
     order = [j for j in order if totals[j] > 0 or palette_colors[j] in kept]
