@@ -14,13 +14,14 @@ modules. It takes pixel bytes as GIMP gives them (``"R'G'B'A u8"``, ``"Y'A u8"``
   cells of 4 or 5 bits per channel (the coarsest with 20 cells a cluster; 6
   bits at large K), improved by split–merge
   moves (:mod:`.pure_splitmerge`) where they pay, then settled on cells of 5
-  bits (when seeded on 4-bit ones) and of 6 bits (:mod:`.pure_cells`), each cell the exact mean of its colours; then Lloyd's iterations run on the
+  bits (when seeded on 4-bit ones) and of 6 bits (:mod:`.pure_cells`), each
+  cell the exact mean of its colours; then Lloyd's iterations run on the
   exact colours, looking at a colour alone only where its 6-bit cell lies
   near a boundary between clusters (:class:`.pure_cells.CellAssigner`), for
   at most :data:`EXACT_MAX_ITER` iterations (fewer on many colours: :data:`EXACT_WORK`);
 - the centres are rounded to 8-bit colours and every colour is mapped to the
   nearest (ties to the colour that sorts first, as in the numpy engine), and
-  the pixels through the same list, turned into a colour-to-colour table.
+  the pixels through the same list, turned into a colour-to-palette-index table.
 
 Pixels with alpha 0 and pixels outside the selection take no part and keep
 their bytes; alpha is copied unchanged. The random numbers come from
@@ -304,7 +305,8 @@ def _write(
     else:
         words = array("I")
         for first in range(0, n_pixels, PIXEL_CHUNK):
-            words.extend(map(palette.__getitem__, map(table.__getitem__, pixels.words[first : first + PIXEL_CHUNK])))
+            chunk = pixels.words[first : first + PIXEL_CHUNK]
+            words.extend(map(palette.__getitem__, map(table.__getitem__, chunk)))
             progress(min(1.0, (first + PIXEL_CHUNK) / n_pixels))
         if sys.byteorder == "big":
             words.byteswap()
@@ -687,7 +689,9 @@ def _quantize(
 
     deque(map(table.__setitem__, colors, color_labels), maxlen=0)
     table[read.unselected] = 0  # any index: those pixels keep their bytes
-    out = _write(read, table, palette_colors, data, fmt, lambda fraction: report("mapping", 0.5 + 0.4 * fraction))
+    out = _write(
+        read, table, palette_colors, data, fmt, lambda fraction: report("mapping", 0.5 + 0.4 * fraction)
+    )
     result_labels = None
     if labels:
         deque(map(table.__setitem__, colors, map(new_index.__getitem__, color_labels)), maxlen=0)
