@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from kmeans_quantize import Palette, apply_palette, colorspace, pure_quantize, quantize
-from kmeans_quantize.kmeans import Stopping
 from kmeans_quantize.kmeans import WeightedPoints as NumpyPoints
 from kmeans_quantize.kmeans import lloyd as numpy_lloyd
 from kmeans_quantize.pure_cells import CellAssigner, cell_mask, cells_of
@@ -29,6 +28,7 @@ from kmeans_quantize.pure_quantize import apply_coverage, quantize_bytes
 from kmeans_quantize.pure_space import space
 from kmeans_quantize.pure_splitmerge import split_merge
 from kmeans_quantize.space import decode, encode
+from kmeans_quantize.stopping import Stopping
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sample.png"
 
@@ -180,11 +180,13 @@ def random_points(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return points, rng.integers(1, 40, len(points))
 
 
-def pure_fits(points: np.ndarray, weights: np.ndarray, init: np.ndarray, **options: object) -> list:
+def pure_fits(
+    points: np.ndarray, weights: np.ndarray, init: np.ndarray, stop: Stopping, n_fixed: int = 0
+) -> list:
     """The numpy-free Lloyd from ``init`` with both assigners; labels in the order of ``points``."""
     tuples = [tuple(p) for p in points.tolist()]
     data = WeightedPoints.of(tuples, weights.tolist())
-    fits = [lloyd(PointAssigner(data), init.tolist(), **options)]
+    fits = [lloyd(PointAssigner(data), init.tolist(), stop=stop, n_fixed=n_fixed)]
     packed = [r | g << 8 | b << 16 for r, g, b in tuples]
     order = sorted(range(len(packed)), key=lambda i: packed[i] & cell_mask(4))
     cells = cells_of(
@@ -192,7 +194,7 @@ def pure_fits(points: np.ndarray, weights: np.ndarray, init: np.ndarray, **optio
         [packed[i] for i in order],
         4,
     )
-    fit = lloyd(CellAssigner(cells), init.tolist(), **options)
+    fit = lloyd(CellAssigner(cells), init.tolist(), stop=stop, n_fixed=n_fixed)
     labels = np.empty(len(order), dtype=np.intp)
     labels[order] = fit.labels
     fits.append((fit, labels))
@@ -211,7 +213,7 @@ def test_lloyd_reaches_the_numpy_centres_and_labels(seed: int, n_fixed: int) -> 
         stop=Stopping(max_iter=80, tol=0.0),
         n_fixed=n_fixed,
     )
-    for fit, labels in pure_fits(points, weights, init, max_iter=80, tol=0.0, n_fixed=n_fixed):
+    for fit, labels in pure_fits(points, weights, init, Stopping(max_iter=80, tol=0.0), n_fixed=n_fixed):
         assert fit.n_iter == reference.n_iter
         np.testing.assert_array_equal(np.array(fit.centers), reference.centers)  # bit for bit
         np.testing.assert_array_equal(labels, reference.labels)
@@ -228,7 +230,7 @@ def test_lloyd_reseeds_empty_clusters_as_numpy_does() -> None:
         init,
         stop=Stopping(max_iter=50, tol=0.0),
     )
-    fit, labels = pure_fits(points, weights, init, max_iter=50, tol=0.0)[0]
+    fit, labels = pure_fits(points, weights, init, Stopping(max_iter=50, tol=0.0))[0]
     np.testing.assert_array_equal(np.array(fit.centers), reference.centers)
     np.testing.assert_array_equal(labels, reference.labels)
 
@@ -239,10 +241,10 @@ def test_split_merge_moves_never_raise_the_inertia_and_repeat_exactly(seed: int)
     data = WeightedPoints.of([tuple(p) for p in points.tolist()], weights.tolist())
     rng = np.random.default_rng(seed)
     init = points[rng.choice(len(points), 12, replace=False)].astype(np.float64).tolist()
-    fit = lloyd(PointAssigner(data), init, tol=0.1)
-    moved = split_merge(data, fit, tol=0.1)
+    fit = lloyd(PointAssigner(data), init, stop=Stopping(tol=0.1))
+    moved = split_merge(data, fit, stop=Stopping(tol=0.1))
     assert moved.inertia <= fit.inertia
-    assert split_merge(data, fit, tol=0.1) == moved
+    assert split_merge(data, fit, stop=Stopping(tol=0.1)) == moved
 
 
 def test_lloyd_in_lab_agrees_with_numpy() -> None:
@@ -253,7 +255,7 @@ def test_lloyd_in_lab_agrees_with_numpy() -> None:
         NumpyPoints(lab, weights.astype(np.float64)), init, stop=Stopping(max_iter=60, tol=0.0)
     )
     data = WeightedPoints.of([tuple(p) for p in lab.tolist()], weights.tolist())
-    fit = lloyd(PointAssigner(data), init.tolist(), max_iter=60, tol=0.0)
+    fit = lloyd(PointAssigner(data), init.tolist(), stop=Stopping(max_iter=60, tol=0.0))
     assert fit.n_iter == reference.n_iter
     np.testing.assert_allclose(np.array(fit.centers), reference.centers, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(fit.labels, reference.labels)

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .nearest import CenterNeighbors, Ranking, nearest_full, point_distances, search_near
+from .stopping import UNTIL_STABLE, Stopping
 
 __all__ = [
     "WeightedPoints",
@@ -175,27 +176,6 @@ def reseed_empty(
                 taken[j] = True
                 break
     return centers
-
-
-@dataclass(frozen=True)
-class Stopping:
-    """When :func:`lloyd` stops.
-
-    Attributes
-    ----------
-    max_iter : int
-        Maximum number of assignment steps.
-    tol : float
-        Stop once no centre moves by more than ``tol`` (Euclidean distance in
-        the clustering space); 0 runs until no label changes.
-    """
-
-    max_iter: int = 300
-    tol: float = 0.0
-
-
-#: 300 steps at most, until no label changes.
-UNTIL_STABLE = Stopping()
 
 
 def lloyd(

@@ -1,9 +1,10 @@
 """K-means quantization of 8-bit pixel bytes in plain Python: the numpy-free engine.
 
 For Python installs without numpy (GIMP 3 on Windows, macOS and Flatpak): it
-imports nothing outside the standard library and this package's ``pure_*``
-modules. It takes pixel bytes as GIMP gives them (``"R'G'B'A u8"``, ``"Y'A u8"``,
-``"R'G'B' u8"``, ``"Y' u8"``) and follows :func:`kmeans_quantize.quantize`:
+imports nothing outside the standard library, this package's ``pure_*`` modules and
+the numpy-free modules they share with the numpy engine (``stopping``,
+``splitmerge_rounds``). It takes pixel bytes as GIMP gives them (``"R'G'B'A u8"``,
+``"Y'A u8"``, ``"R'G'B' u8"``, ``"Y' u8"``) and follows :func:`kmeans_quantize.quantize`:
 
 - pixels are packed in 32-bit words (byte slicing, no per-pixel Python) and
   counted in a list indexed by packed colour (a plain ``for`` loop: 2.5x as
@@ -42,9 +43,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import NamedTuple
 
 from .pure_cells import CellAssigner, Cells, cell_mask, cells_of
 from .pure_kmeans import (
+    BoundedPoints,
     Fit,
     PointAssigner,
     WeightedPoints,
@@ -55,6 +58,7 @@ from .pure_kmeans import (
 )
 from .pure_space import Point, Space, space
 from .pure_splitmerge import split_merge
+from .stopping import Stopping
 
 __all__ = [
     "FORMATS",
@@ -437,14 +441,14 @@ def _fit(
             SEED_BITS[-1],
         )
         coarse = fine.coarse
-        seed, order = _coarser(fine, seed_bits)
+        seed = _coarser(fine, seed_bits)
         middle = None
         if len(data) <= COARSE_POINTS:
             levels = [data]
-        elif len(seed.coarse) >= enough:
-            levels = [seed.coarse, coarse]
+        elif len(seed.cells.coarse) >= enough:
+            levels = [seed.cells.coarse, coarse]
             if seed_bits < SEED_BITS[-1]:
-                middle, middle_order = _coarser(fine, SEED_BITS[-1])
+                middle = _coarser(fine, SEED_BITS[-1])
         else:
             levels = [coarse]
         if init == "k-means++":
@@ -452,45 +456,18 @@ def _fit(
         else:
             seeds = _random_centers(levels[0], n_colors, rng, fixed_points)
         progress(_FIT_STAGES[0])
-        first_iter = _iterations(len(levels[0]), max_iter, LEVEL_WORK)
-        fit = lloyd(PointAssigner(levels[0]), seeds, max_iter=first_iter, tol=tol, n_fixed=n_fixed)
+        first_stop = Stopping(_iterations(len(levels[0]), max_iter, LEVEL_WORK), tol)
+        fit = lloyd(PointAssigner(levels[0]), seeds, stop=first_stop, n_fixed=n_fixed)
         progress(_FIT_STAGES[1])
         if _moves_pay(
-            levels[0], fit, seed if levels[0] is seed.coarse else fine if levels[0] is coarse else None
+            levels[0],
+            fit,
+            seed.cells if levels[0] is seed.cells.coarse else fine if levels[0] is coarse else None,
         ):
-            fit = split_merge(levels[0], fit, n_fixed=n_fixed, max_iter=first_iter, tol=tol)
+            fit = split_merge(levels[0], fit, n_fixed=n_fixed, stop=first_stop)
         progress(_FIT_STAGES[2])
-        fine_work = LEVEL_WORK
-        if len(levels) == 2 and middle is not None:
-            # A middle level of 5-bit cells, each starting from the label of the seed cell it lies in.
-            seed_index = {key: cell for cell, key in enumerate(seed.keys)}
-            mask = cell_mask(seed_bits)
-            guess_middle = [fit.labels[seed_index[key & mask]] for key in middle.keys]
-            fit = lloyd(
-                PointAssigner(middle.coarse, guess_middle),
-                fit.centers,
-                max_iter=_iterations(len(middle.coarse), max_iter, LEVEL_WORK),
-                tol=tol,
-                n_fixed=n_fixed,
-            )
-            seed, order = middle, middle_order
-            if fit.converged:
-                fine_work = SETTLED_LEVEL_WORK
         if len(levels) == 2:
-            # Each fine cell starts from the label of the seed cell it lies in.
-            first = [0] * len(order)
-            for cell, label in enumerate(fit.labels):
-                for position in seed.members(cell):
-                    first[order[position]] = label
-            level = PointAssigner(coarse, first)
-            fit = lloyd(
-                level,
-                fit.centers,
-                max_iter=_iterations(len(coarse), max_iter, fine_work),
-                tol=tol,
-                n_fixed=n_fixed,
-            )
-            means = level.bounded  # labels and bounds for fit.centers, where the exact iterations start
+            fit, means = _settle(fit, seed, middle, fine, settings)
         if levels[-1] is coarse:
             guess = fit.labels
         centers = fit.centers
@@ -501,8 +478,7 @@ def _fit(
     fit = lloyd(
         assigner,
         centers,
-        max_iter=exact_iter,
-        tol=tol,
+        stop=Stopping(exact_iter, tol),
         n_fixed=n_fixed,
         progress=lambda fraction: progress(done + (1.0 - done) * fraction),
         labels=False,  # _round takes them from the assigner, after the centres are rounded
@@ -510,9 +486,17 @@ def _fit(
     return fit, assigner
 
 
-def _coarser(fine: Cells, bits: int) -> tuple[Cells, list[int]]:
-    """The cells of ``bits`` bits made of the ``fine`` cells, and the fine cells in the order of
-    the coarser cells they lie in (``cells.members(j)`` are positions in that order)."""
+class _Level(NamedTuple):
+    """Cells of ``bits`` bits per channel made of the fine cells, and the fine cells in the order
+    of the cells they lie in (``cells.members(j)`` are positions in ``order``)."""
+
+    cells: Cells
+    order: list[int]
+    bits: int
+
+
+def _coarser(fine: Cells, bits: int) -> _Level:
+    """The cells of ``bits`` bits made of the ``fine`` cells."""
     keys = list(map(cell_mask(bits).__and__, fine.keys))
     order = sorted(range(len(keys)), key=keys.__getitem__)
     coarse = fine.coarse
@@ -525,7 +509,40 @@ def _coarser(fine: Cells, bits: int) -> tuple[Cells, list[int]]:
         [keys[j] for j in order],
         bits,
     )
-    return cells, order
+    return _Level(cells, order, bits)
+
+
+def _settle(
+    fit: Fit, seed: _Level, middle: _Level | None, fine: Cells, settings: _Settings
+) -> tuple[Fit, BoundedPoints]:
+    """``fit`` of the ``seed`` cells settled on the 5-bit ``middle`` cells (if any), then on the
+    ``fine`` cells' means; each level's points start from the label of the cell they lie in.
+
+    Returns the fit on the fine cells' means, and their labels and bounds for its centres,
+    where the exact iterations start.
+    """
+    n_fixed, max_iter, tol = len(settings.fixed), settings.max_iter, settings.tol
+    fine_work = LEVEL_WORK
+    if middle is not None:
+        seed_index = {key: cell for cell, key in enumerate(seed.cells.keys)}
+        mask = cell_mask(seed.bits)
+        guess = [fit.labels[seed_index[key & mask]] for key in middle.cells.keys]
+        fit = lloyd(
+            PointAssigner(middle.cells.coarse, guess),
+            fit.centers,
+            stop=Stopping(_iterations(len(middle.cells.coarse), max_iter, LEVEL_WORK), tol),
+            n_fixed=n_fixed,
+        )
+        seed = middle
+        if fit.converged:
+            fine_work = SETTLED_LEVEL_WORK
+    first = [0] * len(seed.order)
+    for cell, label in enumerate(fit.labels):
+        for position in seed.cells.members(cell):
+            first[seed.order[position]] = label
+    level = PointAssigner(fine.coarse, first)
+    stop = Stopping(_iterations(len(fine.coarse), max_iter, fine_work), tol)
+    return lloyd(level, fit.centers, stop=stop, n_fixed=n_fixed), level.bounded
 
 
 def _iterations(n_points: int, max_iter: int, work: int) -> int:

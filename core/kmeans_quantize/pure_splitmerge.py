@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .pure_kmeans import Fit, PointAssigner, WeightedPoints, lloyd, squared_distance
 from .pure_space import Point
 from .splitmerge_rounds import N_SPLITS, TRIAL_ITER, improve_by_moves
+from .stopping import UNTIL_STABLE, Stopping
 
 __all__ = ["split_merge"]
 
@@ -83,7 +84,7 @@ def _split_in_two(points: list[Point], weights: list[float], center: Point, tol:
         chosen = [i for i, up in enumerate(upper) if up is side]
         sides.append(_mean([points[i] for i in chosen], [weights[i] for i in chosen]))
     data = WeightedPoints.of(points, weights)
-    return lloyd(PointAssigner(data), sides, max_iter=TRIAL_ITER, tol=tol)
+    return lloyd(PointAssigner(data), sides, stop=Stopping(TRIAL_ITER, tol))
 
 
 def _moves(data: WeightedPoints, fit: Fit, n_fixed: int, tol: float) -> list[Move]:
@@ -134,9 +135,7 @@ def _moves(data: WeightedPoints, fit: Fit, n_fixed: int, tol: float) -> list[Mov
     return moves
 
 
-def split_merge(
-    data: WeightedPoints, fit: Fit, *, n_fixed: int = 0, max_iter: int = 300, tol: float = 0.0
-) -> Fit:
+def split_merge(data: WeightedPoints, fit: Fit, *, n_fixed: int = 0, stop: Stopping = UNTIL_STABLE) -> Fit:
     """Improve a converged k-means ``fit`` of ``data`` by split–merge moves (as splitmerge.split_merge).
 
     Returns ``fit`` itself if no move helps, else the Lloyd result after the last kept
@@ -146,15 +145,12 @@ def split_merge(
         return fit  # a split and a merge need three distinct free clusters
     return improve_by_moves(
         fit,
-        lambda best: _moves(data, best, n_fixed, tol),
+        lambda best: _moves(data, best, n_fixed, stop.tol),
         lambda best, move: lloyd(
             PointAssigner(data, best.labels),
             move.apply(best.centers),
-            max_iter=TRIAL_ITER,
-            tol=tol,
+            stop=Stopping(TRIAL_ITER, stop.tol),
             n_fixed=n_fixed,
         ),
-        lambda trial: lloyd(
-            PointAssigner(data, trial.labels), trial.centers, max_iter=max_iter, tol=tol, n_fixed=n_fixed
-        ),
+        lambda trial: lloyd(PointAssigner(data, trial.labels), trial.centers, stop=stop, n_fixed=n_fixed),
     )

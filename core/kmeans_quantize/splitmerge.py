@@ -30,9 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .kmeans import UNTIL_STABLE, KMeansFit, Stopping, WeightedPoints, lloyd
+from .kmeans import KMeansFit, WeightedPoints, lloyd
 from .nearest import point_distances, squared_distances
 from .splitmerge_rounds import MAX_ROUNDS, MIN_GAIN, N_SPLITS, TRIAL_ITER, improve_by_moves
+from .stopping import UNTIL_STABLE, Stopping
 
 __all__ = ["MAX_ROUNDS", "MIN_GAIN", "Move", "split_merge"]
 
