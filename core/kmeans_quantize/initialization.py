@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .choices import Init
-from .kmeans import Assignment, KMeansFit, Stopping, WeightedPoints, lloyd
+from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd
 from .nearest import nearest_full, point_distances, row_chunks, squared_distances
 from .options import Options
 from .splitmerge import split_merge
@@ -226,7 +226,7 @@ def coarse_to_fine_start(
     Of ``options``, ``n_colors`` (the number of clusters, ``fixed`` included), ``init``
     (a seeding), ``n_init``, ``max_iter`` and ``tol`` are used.
     """
-    n_clusters, stop = options.n_colors, Stopping(options.max_iter, options.tol)
+    n_clusters, stop = options.n_colors, options.stopping
     # Each level: its points, the level point of every data point, the distance
     # between the two, and the width of the level's cells (0: the data itself).
     levels: list[tuple[WeightedPoints, IndexArray, FloatArray, float]] = []

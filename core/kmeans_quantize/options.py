@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 
 from .choices import Dither, Init
 from .clustering_space import ColorSpace
+from .stopping import Stopping
 
 __all__ = ["Options", "FitKeywords", "QuantizeKeywords", "Seed", "DEFAULT_TOL", "MAX_COLORS"]
 
@@ -80,6 +81,11 @@ class Options:
     seed: Seed
     fixed_colors: ArrayLike | None
     dither: Dither
+
+    @property
+    def stopping(self) -> Stopping:
+        """``max_iter`` and ``tol``, as the k-means runs take them."""
+        return Stopping(self.max_iter, self.tol)
 
     @classmethod
     def from_keywords(  # noqa: PLR0913 -- one argument per keyword of quantize(), which it checks

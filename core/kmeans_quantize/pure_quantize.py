@@ -41,7 +41,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import NamedTuple
 
@@ -392,8 +392,8 @@ class _Settings:
     fixed : list of int
         Packed fixed colours.
     rng : random.Random
-    max_iter : int
-    tol : float
+    stop : Stopping
+        The caller's ``max_iter`` and ``tol``; each level runs within them.
     """
 
     n_colors: int
@@ -401,8 +401,7 @@ class _Settings:
     init: str | list[int]
     fixed: list[int]
     rng: random.Random
-    max_iter: int
-    tol: float
+    stop: Stopping
 
 
 #: Shares of the fit's progress done after seeding, the first Lloyd run, split-merge moves and the
@@ -423,7 +422,7 @@ def _fit(
     The exact iterations then start close to their end.
     """
     n_colors, clustering, init, fixed = settings.n_colors, settings.clustering, settings.init, settings.fixed
-    rng, max_iter, tol = settings.rng, settings.max_iter, settings.tol
+    rng, stop = settings.rng, settings.stop
     encode = clustering.encoder()
     data = WeightedPoints.of(clustering.encode_all(colors), counts)
     fine = cells_of(data, colors, BOUND_BITS)
@@ -456,7 +455,7 @@ def _fit(
         else:
             seeds = _random_centers(levels[0], n_colors, rng, fixed_points)
         progress(_FIT_STAGES[0])
-        first_stop = Stopping(_iterations(len(levels[0]), max_iter, LEVEL_WORK), tol)
+        first_stop = _within(stop, len(levels[0]), LEVEL_WORK)
         fit = lloyd(PointAssigner(levels[0]), seeds, stop=first_stop, n_fixed=n_fixed)
         progress(_FIT_STAGES[1])
         if _moves_pay(
@@ -473,12 +472,12 @@ def _fit(
         centers = fit.centers
         progress(_FIT_STAGES[3])
     assigner = CellAssigner(fine, guess, means)
-    exact_iter = _iterations(len(data), min(max_iter, EXACT_MAX_ITER), EXACT_WORK)
+    exact = replace(stop, max_iter=min(stop.max_iter, EXACT_MAX_ITER))
     done = _FIT_STAGES[-1]
     fit = lloyd(
         assigner,
         centers,
-        stop=Stopping(exact_iter, tol),
+        stop=_within(exact, len(data), EXACT_WORK),
         n_fixed=n_fixed,
         progress=lambda fraction: progress(done + (1.0 - done) * fraction),
         labels=False,  # _round takes them from the assigner, after the centres are rounded
@@ -521,7 +520,7 @@ def _settle(
     Returns the fit on the fine cells' means, and their labels and bounds for its centres,
     where the exact iterations start.
     """
-    n_fixed, max_iter, tol = len(settings.fixed), settings.max_iter, settings.tol
+    n_fixed = len(settings.fixed)
     fine_work = LEVEL_WORK
     if middle is not None:
         seed_index = {key: cell for cell, key in enumerate(seed.cells.keys)}
@@ -530,7 +529,7 @@ def _settle(
         fit = lloyd(
             PointAssigner(middle.cells.coarse, guess),
             fit.centers,
-            stop=Stopping(_iterations(len(middle.cells.coarse), max_iter, LEVEL_WORK), tol),
+            stop=_within(settings.stop, len(middle.cells.coarse), LEVEL_WORK),
             n_fixed=n_fixed,
         )
         seed = middle
@@ -541,13 +540,14 @@ def _settle(
         for position in seed.cells.members(cell):
             first[seed.order[position]] = label
     level = PointAssigner(fine.coarse, first)
-    stop = Stopping(_iterations(len(fine.coarse), max_iter, fine_work), tol)
+    stop = _within(settings.stop, len(fine.coarse), fine_work)
     return lloyd(level, fit.centers, stop=stop, n_fixed=n_fixed), level.bounded
 
 
-def _iterations(n_points: int, max_iter: int, work: int) -> int:
-    """Lloyd iterations allowed on ``n_points`` points: ``max_iter``, or fewer within ``work``."""
-    return min(max_iter, max(1, work // n_points))
+def _within(stop: Stopping, n_points: int, work: int) -> Stopping:
+    """``stop`` for a Lloyd run on ``n_points`` points: ``stop.max_iter`` iterations, or fewer
+    within ``work`` points x iterations."""
+    return replace(stop, max_iter=min(stop.max_iter, max(1, work // n_points)))
 
 
 def quantize_bytes(  # noqa: PLR0913 -- the keywords of quantize(), for the plug-in without numpy
@@ -626,7 +626,8 @@ def quantize_bytes(  # noqa: PLR0913 -- the keywords of quantize(), for the plug
         if progress is not None:
             progress(stage, fraction)
 
-    settings = _Settings(n_colors, clustering, start, fixed, random.Random(seed), max_iter, float(tol))
+    stop = Stopping(max_iter, float(tol))
+    settings = _Settings(n_colors, clustering, start, fixed, random.Random(seed), stop)
     with _gc_paused():
         return _quantize(data, fmt, cover, settings, labels, report)
 

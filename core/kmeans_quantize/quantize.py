@@ -23,7 +23,7 @@ from .clustering_space import ColorSpace
 from .dither import dither_labels
 from .histogram import ColorHistogram, color_histogram, fit_grid, fit_size
 from .initialization import coarse_to_fine_start
-from .kmeans import Assignment, KMeansFit, Stopping, WeightedPoints, lloyd, relabel
+from .kmeans import Assignment, KMeansFit, WeightedPoints, lloyd, relabel
 from .nearest import nearest
 from .options import DEFAULT_TOL, MAX_COLORS, FitKeywords, Options, QuantizeKeywords
 from .palette import Palette, gray_colors
@@ -240,7 +240,7 @@ def _run_kmeans(
     return lloyd(
         points,
         centers,
-        stop=Stopping(options.max_iter, options.tol),
+        stop=options.stopping,
         start=assignment,
         n_fixed=len(start.fixed),
         progress=report,
