@@ -25,8 +25,6 @@ Run from the repository root (as root, for the chroot)::
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +33,20 @@ from typing import Any
 import numpy as np
 from bench_pure_python import IMAGES, LARGE_KS, LARGE_MP, TIME_TARGETS
 from benchlib.data import LoadedImage, count_colors
-from benchlib.gimp import ENGINE_ORDER, ENGINE_VARIABLES, TIMEOUT_BASE, engine_line, failure, run_gimp
+from benchlib.gimp import (
+    ENGINE_ORDER,
+    TIMEOUT_BASE,
+    GimpStart,
+    engine_line,
+    failure,
+    run_engine_job,
+    write_engine_inputs,
+)
 from benchlib.measure import load_average, machine_facts, mse_by_rows
 from benchlib.report import write_atomic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "gimp"))
-from gimp_harness import ENGINES, NO_NUMPY, RELEASES, Gimp3, find_gimp3, selected_release  # noqa: E402
+from gimp_harness import RELEASES, Gimp3, find_gimp3, selected_release  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 IN_GIMP = HERE / "bench_gimp_engines_in_gimp.py"
@@ -85,17 +91,11 @@ class Outcome:
 
 
 @dataclass
-class EngineRun:
-    """One GIMP start with one engine: GIMP's facts, the rows, and what went wrong, if anything."""
+class EngineRun(GimpStart):
+    """One GIMP start with one engine (:class:`GimpStart`), and the rows it ran."""
 
-    engine: str
-    facts: dict[str, Any] = field(default_factory=dict)
     warm_up: dict[str, Any] | None = None
     outcomes: dict[int, Outcome] = field(default_factory=dict)
-    failure: str | None = None
-    wall_seconds: float | None = None
-    load_before: str = ""
-    load_after: str = ""
 
 
 def plan(images: list[LoadedImage], ks: list[int], defaults: bool = True) -> list[RowSpec]:
@@ -168,37 +168,14 @@ def run_engine(gimp3: Gimp3, engine: str, rows: list[RowSpec], timeout: float) -
     run = EngineRun(engine)
     images = list({id(row.image): row.image for row in rows}.values())
     with gimp3.workspace() as space:
-        (space.host / "in").mkdir()
         (space.host / "out").mkdir()
-        stand_in = space.host / "no-numpy" / "numpy" / "__init__.py"
-        stand_in.parent.mkdir(parents=True)
-        stand_in.write_text(NO_NUMPY)
-        entries = []
-        for number, image in enumerate(images):
-            (space.host / "in" / f"{number}.raw").write_bytes(np.ascontiguousarray(image.pixels).tobytes())
-            height, width, _ = image.pixels.shape
-            entries.append({"name": image.name, "file": f"in/{number}.raw", "width": width, "height": height})
         numbers = {id(image): number for number, image in enumerate(images)}
         job = {
             "engine": engine,
-            "images": entries,
+            "images": write_engine_inputs(space, images),
             "rows": [{"image": numbers[id(row.image)], "settings": row.settings} for row in rows],
         }
-        (space.host / "job.json").write_text(json.dumps(job, indent=1))
-        shutil.copy(IN_GIMP, space.host / IN_GIMP.name)
-        env = {
-            "KMQ_GIMP_BENCH_DIR": space.inside,
-            "KMQ_BENCH_ENGINE": engine,
-            **{key: value.format(workspace=space.inside) for key, value in ENGINES[engine].items()},
-            **ENGINE_VARIABLES[engine],
-        }
-        run.load_before = load_average()
-        status, run.wall_seconds = run_gimp(gimp3, space, space.path(IN_GIMP.name), env, timeout)
-        run.load_after = load_average()
-
-        results_file = space.host / "results.json"
-        results = json.loads(results_file.read_text()) if results_file.exists() else {}
-        run.facts = results.get("facts", {})
+        status, results = run_engine_job(gimp3, space, run, IN_GIMP, job, {}, timeout)
         run.warm_up = results.get("warm_up")
         for result in results.get("rows", []):
             number = result["row"]
@@ -294,13 +271,11 @@ def gimp_lines(gimp3: Gimp3, runs: dict[str, EngineRun]) -> list[str]:
     for engine, run in runs.items():
         warm = run.warm_up or {}
         warm_text = f"{warm['seconds']:.2f} s ({warm['status']})" if "seconds" in warm else "not measured"
-        wall = "–" if run.wall_seconds is None else f"{run.wall_seconds:.0f} s"
         lines.append(
             engine_line(
                 engine,
                 run.facts,
-                f"load average (1/5/15 min) before {run.load_before}, after {run.load_after}; GIMP start "
-                f"to exit {wall}; a run on a 32x32 image (fixed cost: the plug-in's process start and "
+                f"{run.load_text()}; a run on a 32x32 image (fixed cost: the plug-in's process start and "
                 f"imports) {warm_text}{'; **failed** (see below)' if run.failure else ''}",
             )
         )

@@ -38,22 +38,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from bench_pure_python import IMAGES
 from benchlib.data import LoadedImage
-from benchlib.gimp import ENGINE_ORDER, ENGINE_VARIABLES, engine_line, failure, run_gimp
+from benchlib.gimp import ENGINE_ORDER, GimpStart, engine_line, failure, run_engine_job, write_engine_inputs
 from benchlib.measure import load_average, machine_facts
 from benchlib.report import write_atomic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "gimp"))
-from gimp_harness import ENGINES, NO_NUMPY, RELEASES, Gimp3, find_gimp3, selected_release  # noqa: E402
+from gimp_harness import RELEASES, Gimp3, find_gimp3, selected_release  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 IN_GIMP = HERE / "bench_gimp_preview_in_gimp.py"
@@ -99,17 +97,12 @@ TIMEOUT_PER_STEP = 60.0
 
 
 @dataclass
-class EngineRun:
-    """One GIMP start with one engine."""
+class EngineRun(GimpStart):
+    """One GIMP start with one engine (:class:`GimpStart`): each image's record, and the previews
+    the plug-in logged."""
 
-    engine: str
-    facts: dict[str, Any] = field(default_factory=dict)
     images: list[dict[str, Any]] = field(default_factory=list)
     previews: list[dict[str, Any]] = field(default_factory=list)
-    failure: str | None = None
-    wall_seconds: float | None = None
-    load_before: str = ""
-    load_after: str = ""
 
 
 def steps_for(image: LoadedImage) -> list[Any]:
@@ -120,24 +113,9 @@ def run_engine(gimp3: Gimp3, engine: str, images: list[LoadedImage], timeout: fl
     """Start GIMP once with ``engine``, open the dialog on every image; failures are recorded."""
     run = EngineRun(engine)
     with gimp3.workspace() as space:
-        (space.host / "in").mkdir()
-        stand_in = space.host / "no-numpy" / "numpy" / "__init__.py"
-        stand_in.parent.mkdir(parents=True)
-        stand_in.write_text(NO_NUMPY)
-        entries = []
-        for number, image in enumerate(images):
-            (space.host / "in" / f"{number}.raw").write_bytes(np.ascontiguousarray(image.pixels).tobytes())
-            height, width, _ = image.pixels.shape
-            entries.append(
-                {
-                    "name": image.name,
-                    "file": f"in/{number}.raw",
-                    "width": width,
-                    "height": height,
-                    "steps": steps_for(image),
-                    "replay": image.megapixels <= LARGE_MP,
-                }
-            )
+        entries = write_engine_inputs(space, images)
+        for entry, image in zip(entries, images, strict=True):
+            entry.update(steps=steps_for(image), replay=image.megapixels <= LARGE_MP)
         job = {
             "images": entries,
             "step_timeout": STEP_TIMEOUT,
@@ -145,21 +123,8 @@ def run_engine(gimp3: Gimp3, engine: str, images: list[LoadedImage], timeout: fl
             "replay_repeat": REPLAY_REPEAT,
             "plugin_dir": space.path("gimpdir", "plug-ins", "kmeans-quantize"),
         }
-        (space.host / "job.json").write_text(json.dumps(job, indent=1))
-        shutil.copy(IN_GIMP, space.host / IN_GIMP.name)
-        env = {
-            "KMQ_GIMP_BENCH_DIR": space.inside,
-            "KMQ_BENCH_ENGINE": engine,
-            "KMQ_PREVIEW_LOG": space.path("preview.log"),
-            **{key: value.format(workspace=space.inside) for key, value in ENGINES[engine].items()},
-            **ENGINE_VARIABLES[engine],
-        }
-        run.load_before = load_average()
-        status, run.wall_seconds = run_gimp(gimp3, space, space.path(IN_GIMP.name), env, timeout, gui=True)
-        run.load_after = load_average()
-        results_file = space.host / "results.json"
-        results = json.loads(results_file.read_text()) if results_file.exists() else {}
-        run.facts = results.get("facts", {})
+        variables = {"KMQ_PREVIEW_LOG": space.path("preview.log")}
+        status, results = run_engine_job(gimp3, space, run, IN_GIMP, job, variables, timeout, gui=True)
         run.images = results.get("images", [])
         log = space.host / "preview.log"
         if log.exists():
@@ -377,13 +342,9 @@ def gimp_lines(gimp3: Gimp3, runs: dict[str, EngineRun]) -> list[str]:
             f"GIMP's Python {facts['python_version']} ({facts['python_executable']})"
         )
     for engine, run in runs.items():
-        wall = "–" if run.wall_seconds is None else f"{run.wall_seconds:.0f} s"
         lines.append(
             engine_line(
-                engine,
-                run.facts,
-                f"load average (1/5/15 min) before {run.load_before}, after {run.load_after}; GIMP start "
-                f"to exit {wall}{'; **failed** (see below)' if run.failure else ''}",
+                engine, run.facts, f"{run.load_text()}{'; **failed** (see below)' if run.failure else ''}"
             )
         )
     return lines

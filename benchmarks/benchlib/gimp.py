@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,9 @@ BENCHMARKS = Path(__file__).resolve().parent.parent
 REPO = BENCHMARKS.parent
 IN_GIMP = BENCHMARKS / "gimp_indexed_in_gimp.py"
 sys.path.insert(0, str(REPO / "tests" / "gimp"))
-from gimp_harness import Gimp3, Workspace, find_gimp3  # noqa: E402
+from gimp_harness import ENGINES, NO_NUMPY, Gimp3, Workspace, find_gimp3  # noqa: E402
+
+from .data import LoadedImage  # noqa: E402
 
 #: Seconds allowed for starting and stopping GIMP, and per megapixel per conversion (GIMP 3.0.4
 #: converts a 12 MP photo in about 5 s on 2 cores here; the allowance is generous).
@@ -67,6 +70,77 @@ def engine_line(engine: str, facts: dict[str, Any], tail_text: str) -> str:
     )
     variables = ", ".join(f"{key}={value}" for key, value in ENGINE_VARIABLES[engine].items())
     return f"- {engine} run: {numpy_text}{'; ' + variables if variables else ''}; {tail_text}"
+
+
+@dataclass
+class GimpStart:
+    """One GIMP start with one engine: GIMP's facts as the in-GIMP script reported them, the wall
+    time and the machine's load around it, and what went wrong, if anything."""
+
+    engine: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    failure: str | None = None
+    wall_seconds: float | None = None
+    load_before: str = ""
+    load_after: str = ""
+
+    def load_text(self) -> str:
+        """The report's words on the load around this start and its wall time."""
+        wall = "–" if self.wall_seconds is None else f"{self.wall_seconds:.0f} s"
+        return (
+            f"load average (1/5/15 min) before {self.load_before}, after {self.load_after}; "
+            f"GIMP start to exit {wall}"
+        )
+
+
+def write_engine_inputs(space: Workspace, images: list[LoadedImage]) -> list[dict[str, Any]]:
+    """Write the stand-in numpy package (hides numpy from the numpy-free engine's GIMP start) and
+    every image's raw RGB bytes into ``space``; return each image's job entry (name, file, size)."""
+    (space.host / "in").mkdir()
+    stand_in = space.host / "no-numpy" / "numpy" / "__init__.py"
+    stand_in.parent.mkdir(parents=True)
+    stand_in.write_text(NO_NUMPY)
+    entries = []
+    for number, image in enumerate(images):
+        (space.host / "in" / f"{number}.raw").write_bytes(np.ascontiguousarray(image.pixels).tobytes())
+        height, width, _ = image.pixels.shape
+        entries.append({"name": image.name, "file": f"in/{number}.raw", "width": width, "height": height})
+    return entries
+
+
+def run_engine_job(
+    gimp3: Gimp3,
+    space: Workspace,
+    start: GimpStart,
+    script: Path,
+    job: dict[str, Any],
+    variables: dict[str, str],
+    timeout: float,
+    gui: bool = False,
+) -> tuple[int | None, dict[str, Any]]:
+    """Run the in-GIMP ``script`` with its ``job.json`` and extra environment ``variables`` in
+    ``space``, with ``start.engine``; fill ``start`` (load, wall time, GIMP's facts).
+
+    Returns GIMP's exit status and the script's ``results.json`` ({} if it wrote none).
+    """
+    from .measure import load_average  # here: measure imports this module (gimp_indexed)
+
+    (space.host / "job.json").write_text(json.dumps(job, indent=1))
+    shutil.copy(script, space.host / script.name)
+    env = {
+        "KMQ_GIMP_BENCH_DIR": space.inside,
+        "KMQ_BENCH_ENGINE": start.engine,
+        **variables,
+        **{key: value.format(workspace=space.inside) for key, value in ENGINES[start.engine].items()},
+        **ENGINE_VARIABLES[start.engine],
+    }
+    start.load_before = load_average()
+    status, start.wall_seconds = run_gimp(gimp3, space, space.path(script.name), env, timeout, gui=gui)
+    start.load_after = load_average()
+    results_file = space.host / "results.json"
+    results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.exists() else {}
+    start.facts = results.get("facts", {})
+    return status, results
 
 
 def tail(path: Path, size: int = STDERR_TAIL) -> str:
