@@ -41,9 +41,11 @@ FIT_POINTS_PER_COLOR = 4
 #: an int64 key. Finer content is fitted on its distinct colours.
 _FLOAT_MAX_BITS = 20
 
-# At or above this many pixels, 8-bit histograms count into a dense table of
-# all 2**24 colours (linear time) instead of sorting (n log n).
-_DENSE_MIN_PIXELS = 1 << 20
+# At or above this many pixels, 8-bit histograms count into a dense table of all 2**24 colours
+# instead of radix-sorting the pixels' keys. Both are linear, but the table costs a fixed
+# 30-40 ms, and the sort's scattered reads grow slower per pixel with size (measured on a
+# photo's crops: 0.4 MP 14 against 53 ms, 2 MP 76 against 73 ms, 4 MP 157 against 106 ms).
+_DENSE_MIN_PIXELS = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -97,14 +99,34 @@ def _uint8_histogram(colors: NDArray[np.uint8]) -> ColorHistogram:
         # present colours are read), which spares a second table of every colour.
         table[present] = np.arange(present.size)
         return ColorHistogram(_unpack_uint8(present, colors.shape[1]), counts, np.take(table, keys))
-    # Sort, then find each pixel's key among the distinct ones (cheaper than
-    # np.unique's argsort for inverse indices).
-    ordered = np.sort(keys)
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    distinct = ordered[starts]
+    # Sort by a radix sort on the key's bytes: numpy's stable sort of 8- and 16-bit integers is a
+    # radix sort, linear in the pixels. Measured on 0.4 MP photos: 8 ms, against 42 ms for
+    # np.sort of the keys and np.searchsorted for every pixel's index.
+    order = _radix_order(keys, 8 * colors.shape[1])
+    ordered = keys[order]
+    first = np.empty(ordered.size, dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    inverse = np.empty(keys.size, dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
     counts = np.diff(np.append(starts, ordered.size)).astype(np.int64)
-    inverse = np.searchsorted(distinct, keys).astype(np.intp)
-    return ColorHistogram(_unpack_uint8(distinct, colors.shape[1]), counts, inverse)
+    return ColorHistogram(_unpack_uint8(ordered[starts], colors.shape[1]), counts, inverse)
+
+
+def _radix_order(keys: NDArray[np.int32], bits: int) -> NDArray[np.intp]:
+    """The stable sorting permutation of non-negative ``keys`` below ``2**bits``.
+
+    Least significant 16 bits first; each pass is a stable sort of 8- or 16-bit digits.
+    """
+    order: NDArray[np.intp] = np.arange(keys.size)
+    for shift in range(0, bits, 16):
+        width = min(16, bits - shift)
+        digits = ((keys[order] if shift else keys) >> shift) & ((1 << width) - 1)
+        digit_type = np.uint8 if width <= 8 else np.uint16
+        step = np.argsort(digits.astype(digit_type), kind="stable")
+        order = step if not shift else order[step]
+    return order
 
 
 def color_histogram(colors: NDArray[Any]) -> ColorHistogram:
