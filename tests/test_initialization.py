@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from kmeans_quantize.initialization import GRID_REDUCTION, GRIDS, coarse_to_fine_start, coarsen
+from kmeans_quantize import initialization
+from kmeans_quantize.initialization import (
+    GRID_REDUCTION,
+    GRIDS,
+    SPLIT_MERGE_MAX_CLUSTERS,
+    SPLIT_MERGE_POINTS,
+    coarse_to_fine_start,
+    coarsen,
+)
 from kmeans_quantize.kmeans import Stopping, WeightedPoints, lloyd
 from kmeans_quantize.options import Options
 
@@ -28,3 +36,28 @@ def test_starting_from_the_coarse_grids_assignment_changes_no_lloyd_step(k: int)
     assert inherited.n_iter == fresh.n_iter
     np.testing.assert_array_equal(inherited.centers, fresh.centers)
     np.testing.assert_array_equal(inherited.labels, fresh.labels)
+
+
+@pytest.mark.parametrize(
+    ("k", "refined"),
+    [(SPLIT_MERGE_MAX_CLUSTERS, True), (SPLIT_MERGE_MAX_CLUSTERS + 1, False)],
+    ids=["at-the-cap", "above-the-cap"],
+)
+def test_split_merge_refines_the_start_only_up_to_its_palette_size_cap(
+    k: int, refined: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fewer points than a grid is built for, and enough per cluster: only the cap decides.
+    rng = np.random.default_rng(k)
+    n_points = SPLIT_MERGE_POINTS * (SPLIT_MERGE_MAX_CLUSTERS + 1) + 100
+    data = WeightedPoints(rng.integers(0, 256, (n_points, 3)).astype(np.float64), np.ones(n_points))
+    assert n_points <= initialization.COARSE_POINTS
+    runs = []
+
+    def recorded(*args: object, **kwargs: object) -> object:
+        runs.append(k)
+        return real(*args, **kwargs)
+
+    real = initialization.split_merge
+    monkeypatch.setattr(initialization, "split_merge", recorded)
+    coarse_to_fine_start(data, Options.from_keywords(k, init="k-means++", tol=0.1, max_iter=5), rng)
+    assert bool(runs) is refined

@@ -55,6 +55,11 @@ INTERMEDIATE_GRID = 64
 #: cells and above moves helped).
 SPLIT_MERGE_POINTS = 24
 SPLIT_MERGE_RADIUS = 0.5
+#: ... and only for palettes of at most this many colours. Above, a move shifts too little of
+#: the inertia to pay for its trials (measured on 21 photos of 0.2-1 MP, without split–merge
+#: against with it: at K = 128 up to 1.44 % worse MSE, time 0.55-1.43x; at K = 256, where it
+#: ran on 7 of the 21, at most 0.32 % worse, time 0.44-1.05x).
+SPLIT_MERGE_MAX_CLUSTERS = 128
 
 
 def init_random(
@@ -215,7 +220,8 @@ def coarse_to_fine_start(
     result with the lowest inertia is improved by split–merge moves
     (:func:`~kmeans_quantize.splitmerge.split_merge`, when that set has at
     least :data:`SPLIT_MERGE_POINTS` points per cluster and the clusters are
-    not much smaller than its cells, see :data:`SPLIT_MERGE_RADIUS`), then
+    not much smaller than its cells, see :data:`SPLIT_MERGE_RADIUS`, and for at most
+    :data:`SPLIT_MERGE_MAX_CLUSTERS` clusters), then
     settled again by k-means on each finer grid. The centres are returned
     (the ``fixed`` centres first, unmoved) with an assignment of the full
     ``data`` to them (a point inherits its cell's label; its margin shrinks
@@ -256,7 +262,8 @@ def coarse_to_fine_start(
     assert best is not None
     coarsest, _, _, width = levels[0]
     wide_enough = best.inertia / coarsest.weights.sum() >= (SPLIT_MERGE_RADIUS * width) ** 2
-    if len(coarsest) >= SPLIT_MERGE_POINTS * n_clusters and wide_enough:
+    enough_points = len(coarsest) >= SPLIT_MERGE_POINTS * n_clusters
+    if enough_points and wide_enough and n_clusters <= SPLIT_MERGE_MAX_CLUSTERS:
         best = split_merge(coarsest, best, n_fixed=n_fixed, stop=stop)
     for finer, _, _, _ in levels[1:]:
         best = lloyd(finer, best.centers, stop=stop, n_fixed=n_fixed)

@@ -97,6 +97,9 @@ BOUND_BITS = 6
 #: 0.03 % above; china.jpg (5,455 5-bit cells, 21 a cluster) ended within 0.1 %.
 SEED_POINTS_PER_CLUSTER = 20
 #: When split–merge moves are tried: initialization.SPLIT_MERGE_POINTS and SPLIT_MERGE_RADIUS.
+#: (Not initialization.SPLIT_MERGE_MAX_CLUSTERS: that cap was measured for the numpy engine's
+#: speed on small photos; this engine meets its time targets, and its K = 256 quality is
+#: within 0.001 of its bound in benchmarks/results/pure_python.md.)
 SPLIT_MERGE_POINTS = 24
 SPLIT_MERGE_RADIUS = 0.5
 #: Seeding runs on the colours themselves when there are at most this many (initialization.COARSE_POINTS).
