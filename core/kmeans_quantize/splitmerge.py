@@ -32,12 +32,20 @@ from numpy.typing import NDArray
 
 from .kmeans import KMeansFit, WeightedPoints, lloyd
 from .nearest import point_distances, squared_distances
-from .splitmerge_rounds import MAX_ROUNDS, MIN_GAIN, N_SPLITS, TRIAL_ITER, improve_by_moves
+from .splitmerge_rounds import MAX_ROUNDS, MIN_GAIN, N_SPLITS, improve_by_moves
 from .stopping import UNTIL_STABLE, Stopping
 
-__all__ = ["MAX_ROUNDS", "MIN_GAIN", "Move", "split_merge"]
+__all__ = ["MAX_ROUNDS", "MIN_GAIN", "TRIAL_STEPS", "TRIES", "Move", "split_merge"]
 
 FloatArray = NDArray[np.float64]
+
+#: Moves tried in each round, and Lloyd steps of a trial and of a cluster's 2-means. Fewer
+#: than the rounds' defaults (N_TRIES = 6, TRIAL_ITER = 15), which the numpy-free engine keeps:
+#: most kept moves are the first tried (K = 64 on 21 photos: 52 of 65), and a round that keeps
+#: none tries them all. Measured on issue 15's 21 photos, interleaved with the defaults: 0.90x
+#: the time at K = 16, 0.95x at K = 64, error at most 0.24 % above the recorded baseline.
+TRIES = 3
+TRIAL_STEPS = 10
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ def _split_in_two(points: WeightedPoints, center: FloatArray, tol: float) -> KMe
     halves = np.stack(
         [np.average(points.points[side], axis=0, weights=points.weights[side]) for side in (upper, ~upper)]
     )
-    return lloyd(points, halves, stop=Stopping(TRIAL_ITER, tol))
+    return lloyd(points, halves, stop=Stopping(TRIAL_STEPS, tol))
 
 
 def _moves(data: WeightedPoints, fit: KMeansFit, n_fixed: int, tol: float) -> list[Move]:
@@ -146,7 +154,7 @@ def split_merge(
         The first ``n_fixed`` centres never move and are never merged.
     stop : Stopping
         As for :func:`~kmeans_quantize.kmeans.lloyd`, for the run that
-        settles a kept move; trials run ``TRIAL_ITER`` steps at most.
+        settles a kept move; trials run :data:`TRIAL_STEPS` steps at most.
 
     Returns
     -------
@@ -160,7 +168,8 @@ def split_merge(
         fit,
         lambda best: _moves(data, best, n_fixed, stop.tol),
         lambda best, move: lloyd(
-            data, move.apply(best.centers), stop=Stopping(TRIAL_ITER, stop.tol), n_fixed=n_fixed
+            data, move.apply(best.centers), stop=Stopping(TRIAL_STEPS, stop.tol), n_fixed=n_fixed
         ),
         lambda trial: lloyd(data, trial.centers, stop=stop, start=trial.assignment, n_fixed=n_fixed),
+        n_tries=TRIES,
     )

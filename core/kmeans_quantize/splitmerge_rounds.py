@@ -47,8 +47,9 @@ def improve_by_moves(
     moves: Callable[[FitT], Sequence[MoveT]],
     trial: Callable[[FitT, MoveT], FitT],
     settle: Callable[[FitT], FitT],
+    n_tries: int = N_TRIES,
 ) -> FitT:
-    """Rounds of moves: each tries the best :data:`N_TRIES` moves of ``moves(best)``, best
+    """Rounds of moves: each tries the best ``n_tries`` moves of ``moves(best)``, best
     estimate first, with ``trial`` (:data:`TRIAL_ITER` Lloyd iterations from the moved
     centres), keeps the first that lowers the inertia by at least :data:`MIN_GAIN` (``settle``
     runs it to convergence if it did not converge), and stops when none does or after
@@ -60,7 +61,7 @@ def improve_by_moves(
     """
     best = fit
     for _ in range(MAX_ROUNDS):
-        for move in moves(best)[:N_TRIES]:
+        for move in moves(best)[:n_tries]:
             candidate = trial(best, move)
             if candidate.inertia < (1.0 - MIN_GAIN) * best.inertia:
                 break
