@@ -15,7 +15,7 @@ from images import photo_like
 from kmeans_quantize import nearest as nearest_module
 from kmeans_quantize import quantize
 from kmeans_quantize.histogram import color_histogram
-from kmeans_quantize.kmeans import Stopping, WeightedPoints, lloyd
+from kmeans_quantize.kmeans import PLAIN_SEARCH_MAX, Stopping, WeightedPoints, lloyd
 
 
 def reference_assign(pixels: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,6 +150,30 @@ def test_centres_reseeded_from_afar_equal_per_pixel_lloyd(seed: int) -> None:
     assert fit.n_iter == ref_iter
     np.testing.assert_array_equal(fit.centers, ref_centers)
     np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_small_problems_searched_without_bounds_equal_per_pixel_lloyd(seed: int, k: int) -> None:
+    """Up to PLAIN_SEARCH_MAX point-centre distances, every point is searched in every step
+    (split–merge's 2-means of one cluster): the same iterations, bit for bit. One of the
+    starting centres lies far from every colour, so its cluster empties and is re-seeded."""
+    image = photo_like(12, 14, seed) // 8  # few colours, many ties
+    pixels = image.reshape(-1, 3).astype(np.float64)
+    colors = np.unique(pixels, axis=0)
+    assert len(colors) * k <= PLAIN_SEARCH_MAX
+    rng = np.random.default_rng(seed)
+    init = np.concatenate([[[255.0, 255.0, 255.0]], colors[rng.choice(len(colors), k - 1, replace=False)]])
+    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init, max_iter=40)
+    fit, hist = histogram_lloyd(image, init, max_iter=40)
+    assert fit.n_iter == ref_iter
+    np.testing.assert_array_equal(fit.centers, ref_centers)
+    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+    # The margins are those of a full search: each is the gap to the nearest other centre.
+    distances = np.sqrt(((hist.colors[:, None, :] - fit.centers[None]) ** 2).sum(axis=2))
+    own = distances[np.arange(len(distances)), fit.labels]
+    distances[np.arange(len(distances)), fit.labels] = np.inf
+    np.testing.assert_allclose(fit.assignment.margins, distances.min(axis=1) - own, atol=1e-9)
 
 
 def test_empty_clusters_are_reseeded_like_the_reference() -> None:

@@ -215,16 +215,8 @@ def lloyd(
     """
     centers = np.array(init_centers, dtype=np.float64, copy=True)
     points = data.points
-    columns = _Columns.of(points)
-    neighbors = CenterNeighbors.of(centers)
-    if start is None:
-        ranking = nearest_full(points, centers)
-        labels = ranking.labels
-        margins = _Margins.of(ranking)
-    else:
-        labels = start.labels.copy()
-        margins = _Margins.exact(labels, start.margins)
-        margins.assign(columns, neighbors, labels)
+    search = _search_for(points, centers, start)
+    labels = search.labels
     sums = ClusterSums(data, labels, centers.shape[0])
     n_iter = 1
     while True:
@@ -234,16 +226,13 @@ def lloyd(
             new_centers = reseed_empty(data, point_distances(points, centers, labels), new_centers, empty)
         shifts = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))
         centers = new_centers
-        neighbors = CenterNeighbors.of(centers, neighbors)
-        margins.shrink(labels, shifts, neighbors)
         if progress is not None:
             progress(n_iter / stop.max_iter)
+        # Also when iteration stops here: the labels must be those of the final centres.
+        moved, old_labels = search.assign(centers, shifts)
         if shifts.max() <= stop.tol or n_iter == stop.max_iter:
             converged = bool(shifts.max() <= stop.tol)
-            # The labels belong to the centres before this update: refresh them.
-            margins.assign(columns, neighbors, labels)
             break
-        moved, old_labels = margins.assign(columns, neighbors, labels)
         n_iter += 1
         if not moved.size:
             converged = True
@@ -251,8 +240,70 @@ def lloyd(
         sums.move(moved, old_labels, labels[moved])
     # An explicit sum, not a BLAS dot product: the same value whatever the threads.
     inertia = float(np.sum(data.weights * point_distances(points, centers, labels)))
-    assignment = Assignment(labels, margins.margins())
+    assignment = Assignment(labels, search.margins())
     return KMeansFit(centers, labels, inertia, n_iter, converged, assignment)
+
+
+# Up to this many point-centre distances a step, every point is searched against every
+# centre: the bounds' bookkeeping (over a hundred numpy calls a step) costs more than such
+# a search. Split–merge's 2-means of one cluster (a few hundred points) is the common case.
+# Measured, 10 steps on random colours: 300 points in 2 clusters 0.59 ms against 1.31 ms
+# with the bounds, 256 points in 16 clusters 1.11 against 2.66 ms; even near 6,000 distances.
+PLAIN_SEARCH_MAX = 4096
+
+
+def _search_for(
+    points: FloatArray, centers: FloatArray, start: Assignment | None
+) -> _PlainSearch | _BoundedSearch:
+    """The assignment steps for ``points``, their labels set for ``centers``."""
+    if start is None and points.shape[0] * centers.shape[0] <= PLAIN_SEARCH_MAX:
+        return _PlainSearch(points, centers)
+    return _BoundedSearch(points, centers, start)
+
+
+class _PlainSearch:
+    """Assignment steps that search every centre for every point."""
+
+    def __init__(self, points: FloatArray, centers: FloatArray) -> None:
+        self.points = points
+        self.ranking = nearest_full(points, centers)
+        self.labels = self.ranking.labels
+
+    def assign(self, centers: FloatArray, shifts: FloatArray) -> tuple[IndexArray, IndexArray]:
+        """Set ``labels`` (in place) to the nearest of ``centers``; the points that moved, and from where."""
+        self.ranking = nearest_full(self.points, centers)
+        moved = np.flatnonzero(self.ranking.labels != self.labels)
+        old_labels = self.labels[moved]
+        self.labels[moved] = self.ranking.labels[moved]
+        return moved, old_labels
+
+    def margins(self) -> FloatArray:
+        return _Margins.of(self.ranking).margins()
+
+
+class _BoundedSearch:
+    """Assignment steps that keep :class:`_Margins` and search only the points they leave unsure."""
+
+    def __init__(self, points: FloatArray, centers: FloatArray, start: Assignment | None) -> None:
+        self.columns = _Columns.of(points)
+        self.neighbors = CenterNeighbors.of(centers)
+        if start is None:
+            ranking = nearest_full(points, centers)
+            self.labels = ranking.labels
+            self.bounds = _Margins.of(ranking)
+        else:
+            self.labels = start.labels.copy()
+            self.bounds = _Margins.exact(self.labels, start.margins)
+            self.bounds.assign(self.columns, self.neighbors, self.labels)
+
+    def assign(self, centers: FloatArray, shifts: FloatArray) -> tuple[IndexArray, IndexArray]:
+        """As :meth:`_PlainSearch.assign`, for centres that moved by ``shifts``."""
+        self.neighbors = CenterNeighbors.of(centers, self.neighbors)
+        self.bounds.shrink(self.labels, shifts, self.neighbors)
+        return self.bounds.assign(self.columns, self.neighbors, self.labels)
+
+    def margins(self) -> FloatArray:
+        return self.bounds.margins()
 
 
 def relabel(
