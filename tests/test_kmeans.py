@@ -15,7 +15,8 @@ from images import photo_like
 from kmeans_quantize import nearest as nearest_module
 from kmeans_quantize import quantize
 from kmeans_quantize.histogram import color_histogram
-from kmeans_quantize.kmeans import PLAIN_SEARCH_MAX, Stopping, WeightedPoints, lloyd
+from kmeans_quantize.kmeans import PLAIN_SEARCH_MAX, Assignment, Stopping, WeightedPoints, lloyd, relabel
+from kmeans_quantize.nearest import nearest_full
 
 
 def reference_assign(pixels: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,6 +175,25 @@ def test_small_problems_searched_without_bounds_equal_per_pixel_lloyd(seed: int,
     own = distances[np.arange(len(distances)), fit.labels]
     distances[np.arange(len(distances)), fit.labels] = np.inf
     np.testing.assert_allclose(fit.assignment.margins, distances.min(axis=1) - own, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 5])
+def test_relabel_after_two_centres_jump_equals_a_full_search(seed: int) -> None:
+    """The margins carried from an assignment are distances, so the bound from the neighbour
+    lists' reach holds: 64 centres, most nudged, two jumping across the space (with the own
+    distance taken as 0, these seeds kept 1-3 colours on a centre no longer their nearest)."""
+    rng = np.random.default_rng(seed)
+    points = rng.integers(0, 256, (3000, 3)).astype(np.float64)
+    data = WeightedPoints(points, np.ones(len(points)))
+    old = rng.integers(0, 256, (64, 3)).astype(np.float64)
+    ranking = nearest_full(points, old)
+    start = Assignment(
+        ranking.labels, np.minimum(ranking.runner_up_distance, ranking.rest) - ranking.nearest_distance
+    )
+    new = old + rng.normal(0, 0.5, old.shape)
+    jumping = rng.choice(64, 2, replace=False)
+    new[jumping] = rng.integers(0, 256, (2, 3))
+    np.testing.assert_array_equal(relabel(data, start, old, new), nearest_full(points, new).labels)
 
 
 def test_empty_clusters_are_reseeded_like_the_reference() -> None:
