@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from images import photo_like
+from kmeans_quantize import kmeans as kmeans_module
 from kmeans_quantize import nearest as nearest_module
 from kmeans_quantize import quantize
 from kmeans_quantize.histogram import color_histogram
@@ -194,6 +195,47 @@ def test_relabel_after_two_centres_jump_equals_a_full_search(seed: int) -> None:
     jumping = rng.choice(64, 2, replace=False)
     new[jumping] = rng.integers(0, 256, (2, 3))
     np.testing.assert_array_equal(relabel(data, start, old, new), nearest_full(points, new).labels)
+
+
+@pytest.mark.parametrize("k", [24, 96])
+def test_points_searched_in_two_threads_equal_per_pixel_lloyd(
+    k: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large histograms are searched in two halves, one in a second thread: still plain Lloyd,
+    bit for bit, from a full search and from a carried-over assignment alike."""
+    monkeypatch.setattr(kmeans_module, "SHARD_MIN_POINTS", 100)
+    monkeypatch.setattr(kmeans_module, "_cores", lambda: 2)  # whatever this machine has
+    sharded = []
+    real = kmeans_module._ShardedSearch.__init__
+
+    def counted(self: object, *args: object) -> None:
+        sharded.append(k)
+        real(self, *args)
+
+    monkeypatch.setattr(kmeans_module._ShardedSearch, "__init__", counted)
+    image = photo_like(96, 128, k)
+    pixels = image.reshape(-1, 3).astype(np.float64)
+    colors = np.unique(pixels, axis=0)
+    init = colors[np.random.default_rng(k).choice(len(colors), k, replace=False)]
+    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init, max_iter=40)
+    fit, hist = histogram_lloyd(image, init, max_iter=40)
+    assert sharded
+    assert fit.n_iter == ref_iter
+    np.testing.assert_array_equal(fit.centers, ref_centers)
+    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+    data = WeightedPoints(hist.colors.astype(np.float64), hist.counts.astype(np.float64))
+    ranking = nearest_full(data.points, init)
+    start = Assignment(
+        ranking.labels, np.minimum(ranking.runner_up_distance, ranking.rest) - ranking.nearest_distance
+    )
+    carried = lloyd(data, init, stop=Stopping(max_iter=40, tol=0.0), start=start)
+    np.testing.assert_array_equal(carried.centers, ref_centers)
+    np.testing.assert_array_equal(carried.labels, fit.labels)
+    # Margins depend on the path (bounds, not distances), but each must hold.
+    final = nearest_full(data.points, carried.centers)
+    true_margins = np.minimum(final.runner_up_distance, final.rest) - final.nearest_distance
+    assert (carried.assignment.margins <= true_margins + 1e-9).all()
+    assert (fit.assignment.margins <= true_margins + 1e-9).all()
 
 
 def test_empty_clusters_are_reseeded_like_the_reference() -> None:

@@ -14,7 +14,8 @@ safety margin for rounding, so the labels are exactly those a plain search
 gives, ties included (lowest index wins); the centre update sums in a fixed
 order. The result is therefore identical to plain Lloyd iterations over every
 pixel (for integer colours, where the weighted sums are exact) and independent
-of BLAS threads.
+of BLAS threads. Large histograms are searched in two halves in two threads,
+with the same result (:class:`_ShardedSearch`).
 
 References
 ----------
@@ -25,7 +26,9 @@ References
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -252,13 +255,29 @@ def lloyd(
 PLAIN_SEARCH_MAX = 4096
 
 
+# From this many points on, the bounded search runs on two halves of the points in two
+# threads, if the process may use two cores. The same result; the time, measured inside
+# quantize() on 0.3-24 MP photos: 0.85-0.95x at 88,000-117,000 colours, 0.78-0.83x at
+# 206,000, 0.69-0.82x on 4 and 24 MP photos; below ~80,000 colours the threads cost more than
+# they save (a 5,000-point run: 1.3x).
+SHARD_MIN_POINTS = 80_000
+
+
 def _search_for(
     points: FloatArray, centers: FloatArray, start: Assignment | None
-) -> _PlainSearch | _BoundedSearch:
+) -> _PlainSearch | _BoundedSearch | _ShardedSearch:
     """The assignment steps for ``points``, their labels set for ``centers``."""
     if start is None and points.shape[0] * centers.shape[0] <= PLAIN_SEARCH_MAX:
         return _PlainSearch(points, centers)
+    if points.shape[0] >= SHARD_MIN_POINTS and _cores() > 1:
+        return _ShardedSearch(points, centers, start)
     return _BoundedSearch(points, centers, start)
+
+
+def _cores() -> int:
+    """Cores this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 class _PlainSearch:
@@ -299,12 +318,62 @@ class _BoundedSearch:
 
     def assign(self, centers: FloatArray, shifts: FloatArray) -> tuple[IndexArray, IndexArray]:
         """As :meth:`_PlainSearch.assign`, for centres that moved by ``shifts``."""
-        self.neighbors = CenterNeighbors.of(centers, self.neighbors)
-        self.bounds.shrink(self.labels, shifts, self.neighbors)
-        return self.bounds.assign(self.columns, self.neighbors, self.labels)
+        return self.step(CenterNeighbors.of(centers, self.neighbors), shifts)
+
+    def step(self, neighbors: CenterNeighbors, shifts: FloatArray) -> tuple[IndexArray, IndexArray]:
+        """:meth:`assign`, with the neighbours of the moved centres."""
+        self.neighbors = neighbors
+        self.bounds.shrink(self.labels, shifts, neighbors)
+        return self.bounds.assign(self.columns, neighbors, self.labels)
 
     def margins(self) -> FloatArray:
         return self.bounds.margins()
+
+
+class _ShardedSearch:
+    """:class:`_BoundedSearch` on two halves of the points, one in a second thread.
+
+    numpy releases the GIL in its loops over arrays, so the halves run side by side;
+    the labels are one array, each half a view of it, and the points that moved come
+    back in point order, so the cluster sums and the result are those of one search.
+    """
+
+    def __init__(self, points: FloatArray, centers: FloatArray, start: Assignment | None) -> None:
+        cut = points.shape[0] // 2
+        self.parts = (slice(0, cut), slice(cut, points.shape[0]))
+        starts = [
+            None if start is None else Assignment(start.labels[p], start.margins[p]) for p in self.parts
+        ]
+        self.halves = list(
+            _pool().map(lambda part, first: _BoundedSearch(points[part], centers, first), self.parts, starts)
+        )
+        self.labels = np.concatenate([half.labels for half in self.halves])
+        for half, part in zip(self.halves, self.parts, strict=True):
+            half.labels = self.labels[part]
+        self.neighbors = self.halves[0].neighbors
+
+    def assign(self, centers: FloatArray, shifts: FloatArray) -> tuple[IndexArray, IndexArray]:
+        """As :meth:`_PlainSearch.assign`, for centres that moved by ``shifts``."""
+        self.neighbors = CenterNeighbors.of(centers, self.neighbors)
+        second = _pool().submit(self.halves[1].step, self.neighbors, shifts)
+        moved, old_labels = self.halves[0].step(self.neighbors, shifts)
+        moved_after, old_after = second.result()
+        return np.concatenate([moved, moved_after + self.parts[1].start]), np.concatenate(
+            [old_labels, old_after]
+        )
+
+    def margins(self) -> FloatArray:
+        return np.concatenate([half.margins() for half in self.halves])
+
+
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The one worker thread that sharded searches share (started on first use)."""
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="kmeans-quantize"))
+    return _POOL[0]
 
 
 def relabel(
