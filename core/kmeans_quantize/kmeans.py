@@ -385,14 +385,9 @@ def relabel(
     example, k-means centres rounded to palette colours), the margins let most
     points keep their label without a search. Duplicate centres are allowed.
     """
-    labels: IndexArray = start.labels.copy()
-    margins = _Margins.exact(
-        labels, start.margins, np.sqrt(point_distances(data.points, old_centers, labels))
-    )
-    neighbors = CenterNeighbors.of(centers)
-    margins.shrink(labels, np.sqrt(((centers - old_centers) ** 2).sum(axis=1)), neighbors)
-    margins.assign(_Columns.of(data.points), neighbors, labels)
-    return labels
+    search = _search_for(data.points, old_centers, start)
+    search.assign(centers, np.sqrt(((centers - old_centers) ** 2).sum(axis=1)))
+    return search.labels
 
 
 class _Margins:
