@@ -257,9 +257,9 @@ PLAIN_SEARCH_MAX = 4096
 
 # From this many points on, the bounded search runs on two halves of the points in two
 # threads, if the process may use two cores. The same result; the time, measured inside
-# quantize() on 0.3-24 MP photos: 0.85-0.95x at 88,000-117,000 colours, 0.78-0.83x at
-# 206,000, 0.69-0.82x on 4 and 24 MP photos; below ~80,000 colours the threads cost more than
-# they save (a 5,000-point run: 1.3x).
+# quantize() on 0.3-24 MP photos: 0.85-0.95x at 88,000-117,000 colours (one case of eight
+# 1.09x), 0.78-0.83x at 206,000, 0.69-0.82x on 4 and 24 MP photos. With every run split,
+# split-merge's on 5,000 grid points too, a photo took 1.3x: the Python between calls dominates.
 SHARD_MIN_POINTS = 80_000
 
 
