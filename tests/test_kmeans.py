@@ -9,6 +9,10 @@ moves no centre by more than ``tol``; ``tol=0`` runs until no label changes.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+
 import numpy as np
 import pytest
 from images import photo_like
@@ -236,6 +240,37 @@ def test_points_searched_in_two_threads_equal_per_pixel_lloyd(
     true_margins = np.minimum(final.runner_up_distance, final.rest) - final.nearest_distance
     assert (carried.assignment.margins <= true_margins + 1e-9).all()
     assert (fit.assignment.margins <= true_margins + 1e-9).all()
+
+
+def _sharded_fit_in_child(queue: object) -> None:
+    kmeans_module.SHARD_MIN_POINTS = 100
+    kmeans_module._cores = lambda: 2
+    image = photo_like(48, 64, 1)
+    init = np.unique(image.reshape(-1, 3), axis=0)[:8].astype(np.float64)
+    queue.put(histogram_lloyd(image, init, max_iter=20)[0].inertia)  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_no_worker_thread_outlives_a_fit_and_a_forked_child_searches_in_two(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second thread of a search stops when the fit returns: a process forked afterwards
+    (multiprocessing on Linux) finds no pool whose thread it lacks, and does not hang."""
+    monkeypatch.setattr(kmeans_module, "SHARD_MIN_POINTS", 100)
+    monkeypatch.setattr(kmeans_module, "_cores", lambda: 2)
+    image = photo_like(48, 64, 1)
+    init = np.unique(image.reshape(-1, 3), axis=0)[:8].astype(np.float64)
+    expected = histogram_lloyd(image, init, max_iter=20)[0].inertia
+    assert not [t for t in threading.enumerate() if t.name.startswith("kmeans-quantize")]
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_sharded_fit_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung")
+    assert queue.get(timeout=5) == expected
 
 
 def test_empty_clusters_are_reseeded_like_the_reference() -> None:

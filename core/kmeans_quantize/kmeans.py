@@ -219,32 +219,35 @@ def lloyd(
     centers = np.array(init_centers, dtype=np.float64, copy=True)
     points = data.points
     search = _search_for(points, centers, start)
-    labels = search.labels
-    sums = ClusterSums(data, labels, centers.shape[0])
-    n_iter = 1
-    while True:
-        new_centers = sums.means(centers, n_fixed)
-        empty = n_fixed + np.flatnonzero(sums.totals[n_fixed:] == 0)
-        if empty.size:
-            new_centers = reseed_empty(data, point_distances(points, centers, labels), new_centers, empty)
-        shifts = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))
-        centers = new_centers
-        if progress is not None:
-            progress(n_iter / stop.max_iter)
-        # Also when iteration stops here: the labels must be those of the final centres.
-        moved, old_labels = search.assign(centers, shifts)
-        if shifts.max() <= stop.tol or n_iter == stop.max_iter:
-            converged = bool(shifts.max() <= stop.tol)
-            break
-        n_iter += 1
-        if not moved.size:
-            converged = True
-            break
-        sums.move(moved, old_labels, labels[moved])
+    try:
+        labels = search.labels
+        sums = ClusterSums(data, labels, centers.shape[0])
+        n_iter = 1
+        while True:
+            new_centers = sums.means(centers, n_fixed)
+            empty = n_fixed + np.flatnonzero(sums.totals[n_fixed:] == 0)
+            if empty.size:
+                new_centers = reseed_empty(data, point_distances(points, centers, labels), new_centers, empty)
+            shifts = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))
+            centers = new_centers
+            if progress is not None:
+                progress(n_iter / stop.max_iter)
+            # Also when iteration stops here: the labels must be those of the final centres.
+            moved, old_labels = search.assign(centers, shifts)
+            if shifts.max() <= stop.tol or n_iter == stop.max_iter:
+                converged = bool(shifts.max() <= stop.tol)
+                break
+            n_iter += 1
+            if not moved.size:
+                converged = True
+                break
+            sums.move(moved, old_labels, labels[moved])
+        margins = search.margins()
+    finally:
+        search.close()
     # An explicit sum, not a BLAS dot product: the same value whatever the threads.
     inertia = float(np.sum(data.weights * point_distances(points, centers, labels)))
-    assignment = Assignment(labels, search.margins())
-    return KMeansFit(centers, labels, inertia, n_iter, converged, assignment)
+    return KMeansFit(centers, labels, inertia, n_iter, converged, Assignment(labels, margins))
 
 
 # Up to this many point-centre distances a step, every point is searched against every
@@ -299,6 +302,9 @@ class _PlainSearch:
     def margins(self) -> FloatArray:
         return _Margins.of(self.ranking).margins()
 
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 class _BoundedSearch:
     """Assignment steps that keep :class:`_Margins` and search only the points they leave unsure."""
@@ -329,6 +335,9 @@ class _BoundedSearch:
     def margins(self) -> FloatArray:
         return self.bounds.margins()
 
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 class _ShardedSearch:
     """:class:`_BoundedSearch` on two halves of the points, one in a second thread.
@@ -344,8 +353,13 @@ class _ShardedSearch:
         starts = [
             None if start is None else Assignment(start.labels[p], start.margins[p]) for p in self.parts
         ]
+        # A worker of this search's own, stopped by close(): no thread outlives the call (a
+        # process forked while one ran would inherit the pool without its thread).
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kmeans-quantize")
         self.halves = list(
-            _pool().map(lambda part, first: _BoundedSearch(points[part], centers, first), self.parts, starts)
+            self.pool.map(
+                lambda part, first: _BoundedSearch(points[part], centers, first), self.parts, starts
+            )
         )
         self.labels = np.concatenate([half.labels for half in self.halves])
         for half, part in zip(self.halves, self.parts, strict=True):
@@ -355,7 +369,7 @@ class _ShardedSearch:
     def assign(self, centers: FloatArray, shifts: FloatArray) -> tuple[IndexArray, IndexArray]:
         """As :meth:`_PlainSearch.assign`, for centres that moved by ``shifts``."""
         self.neighbors = CenterNeighbors.of(centers, self.neighbors)
-        second = _pool().submit(self.halves[1].step, self.neighbors, shifts)
+        second = self.pool.submit(self.halves[1].step, self.neighbors, shifts)
         moved, old_labels = self.halves[0].step(self.neighbors, shifts)
         moved_after, old_after = second.result()
         return np.concatenate([moved, moved_after + self.parts[1].start]), np.concatenate(
@@ -365,15 +379,9 @@ class _ShardedSearch:
     def margins(self) -> FloatArray:
         return np.concatenate([half.margins() for half in self.halves])
 
-
-_POOL: list[ThreadPoolExecutor] = []
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The one worker thread that sharded searches share (started on first use)."""
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="kmeans-quantize"))
-    return _POOL[0]
+    def close(self) -> None:
+        """Stop the worker thread."""
+        self.pool.shutdown()
 
 
 def relabel(
@@ -386,7 +394,10 @@ def relabel(
     points keep their label without a search. Duplicate centres are allowed.
     """
     search = _search_for(data.points, old_centers, start)
-    search.assign(centers, np.sqrt(((centers - old_centers) ** 2).sum(axis=1)))
+    try:
+        search.assign(centers, np.sqrt(((centers - old_centers) ** 2).sum(axis=1)))
+    finally:
+        search.close()
     return search.labels
 
 
