@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kmeans_quantize import splitmerge
 from kmeans_quantize.kmeans import WeightedPoints, lloyd
 from kmeans_quantize.nearest import nearest_full
 from kmeans_quantize.splitmerge import split_merge
@@ -75,3 +76,33 @@ def test_never_worse_and_a_lloyd_fixed_point(seed: int, n_clusters: int) -> None
         np.testing.assert_allclose(refined.centers[j], mean, rtol=0, atol=1e-9)
     recomputed = float(np.sum(data.weights * ((points - refined.centers[refined.labels]) ** 2).sum(axis=1)))
     assert refined.inertia == pytest.approx(recomputed, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_splits_kept_from_earlier_rounds_change_no_move(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster split in an earlier round, unchanged since, is not split again: the result is
+    the one of splitting every candidate in every round."""
+    rng = np.random.default_rng(seed)
+    blobs = rng.integers(0, 256, size=(12, 3))
+    noisy = blobs[rng.integers(0, 12, 3000)] + rng.normal(0, 14, (3000, 3))
+    points = np.unique(np.clip(noisy, 0, 255).round(), axis=0)
+    data = WeightedPoints(points, rng.integers(1, 50, len(points)).astype(np.float64))
+    fit = lloyd(data, points[rng.choice(len(points), 24, replace=False)])
+    splits = []
+    real_split = splitmerge._split_in_two
+
+    def counted(*args: object) -> object:
+        splits.append(1)
+        return real_split(*args)
+
+    monkeypatch.setattr(splitmerge, "_split_in_two", counted)
+    kept = split_merge(data, fit)
+    with_kept_splits = len(splits)
+    real_moves = splitmerge._moves
+    monkeypatch.setattr(splitmerge, "_moves", lambda *args: real_moves(*args[:-1], {}))
+    splits.clear()
+    fresh = split_merge(data, fit)
+    assert with_kept_splits < len(splits)  # the test exercises the kept splits
+    np.testing.assert_array_equal(kept.centers, fresh.centers)
+    np.testing.assert_array_equal(kept.labels, fresh.labels)
+    assert kept.inertia == fresh.inertia
