@@ -272,9 +272,10 @@ def _search_for(
     """The assignment steps for ``points``, their labels set for ``centers``."""
     if start is None and points.shape[0] * centers.shape[0] <= PLAIN_SEARCH_MAX:
         return _PlainSearch(points, centers)
+    neighbors = CenterNeighbors.of(centers)
     if points.shape[0] >= SHARD_MIN_POINTS and _cores() > 1:
-        return _ShardedSearch(points, centers, start)
-    return _BoundedSearch(points, centers, start)
+        return _ShardedSearch(points, neighbors, start)
+    return _BoundedSearch(points, neighbors, start)
 
 
 def _cores() -> int:
@@ -309,9 +310,10 @@ class _PlainSearch:
 class _BoundedSearch:
     """Assignment steps that keep :class:`_Margins` and search only the points they leave unsure."""
 
-    def __init__(self, points: FloatArray, centers: FloatArray, start: Assignment | None) -> None:
+    def __init__(self, points: FloatArray, neighbors: CenterNeighbors, start: Assignment | None) -> None:
         self.columns = _Columns.of(points)
-        self.neighbors = CenterNeighbors.of(centers)
+        self.neighbors = neighbors
+        centers = neighbors.centers
         if start is None:
             ranking = nearest_full(points, centers)
             self.labels = ranking.labels
@@ -347,7 +349,7 @@ class _ShardedSearch:
     back in point order, so the cluster sums and the result are those of one search.
     """
 
-    def __init__(self, points: FloatArray, centers: FloatArray, start: Assignment | None) -> None:
+    def __init__(self, points: FloatArray, neighbors: CenterNeighbors, start: Assignment | None) -> None:
         cut = points.shape[0] // 2
         self.parts = (slice(0, cut), slice(cut, points.shape[0]))
         starts = [
@@ -358,19 +360,19 @@ class _ShardedSearch:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kmeans-quantize")
         self.halves = list(
             self.pool.map(
-                lambda part, first: _BoundedSearch(points[part], centers, first), self.parts, starts
+                lambda part, first: _BoundedSearch(points[part], neighbors, first), self.parts, starts
             )
         )
         self.labels = np.concatenate([half.labels for half in self.halves])
         for half, part in zip(self.halves, self.parts, strict=True):
             half.labels = self.labels[part]
-        self.neighbors = self.halves[0].neighbors
 
     def assign(self, centers: FloatArray, shifts: FloatArray) -> tuple[IndexArray, IndexArray]:
         """As :meth:`_PlainSearch.assign`, for centres that moved by ``shifts``."""
-        self.neighbors = CenterNeighbors.of(centers, self.neighbors)
-        second = self.pool.submit(self.halves[1].step, self.neighbors, shifts)
-        moved, old_labels = self.halves[0].step(self.neighbors, shifts)
+        # Made once for both halves (they hold the same lists).
+        neighbors = CenterNeighbors.of(centers, self.halves[0].neighbors)
+        second = self.pool.submit(self.halves[1].step, neighbors, shifts)
+        moved, old_labels = self.halves[0].step(neighbors, shifts)
         moved_after, old_after = second.result()
         return np.concatenate([moved, moved_after + self.parts[1].start]), np.concatenate(
             [old_labels, old_after]
