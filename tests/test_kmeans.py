@@ -89,19 +89,36 @@ def histogram_lloyd(image: np.ndarray, centers: np.ndarray, max_iter: int):
     return fit, hist
 
 
+def equals_per_pixel_lloyd(image: np.ndarray, init: np.ndarray, max_iter: int):
+    """:func:`histogram_lloyd`, checked bit for bit (not approximately) against the per-pixel reference."""
+    pixels = image.reshape(-1, 3).astype(np.float64)
+    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init.astype(np.float64), max_iter=max_iter)
+    fit, hist = histogram_lloyd(image, init, max_iter=max_iter)
+    assert fit.n_iter == ref_iter
+    np.testing.assert_array_equal(fit.centers, ref_centers)
+    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+    return fit, hist
+
+
+def image_colours(image: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """``k`` of the image's distinct colours, drawn at random: integer centres, many exact ties."""
+    colors = np.unique(image.reshape(-1, 3).astype(np.float64), axis=0)
+    return colors[np.random.default_rng(seed).choice(len(colors), k, replace=False)]
+
+
+def full_search_assignment(points: np.ndarray, centers: np.ndarray) -> Assignment:
+    """Each point's nearest centre and its exact margin: the gap to its nearest other centre."""
+    ranking = nearest_full(points, centers)
+    return Assignment(
+        ranking.labels, np.minimum(ranking.runner_up_distance, ranking.rest) - ranking.nearest_distance
+    )
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("k", [3, 8, 24, 50])
 def test_histogram_lloyd_equals_per_pixel_lloyd(seed: int, k: int) -> None:
     image = photo_like(48, 64, seed)
-    pixels = image.reshape(-1, 3).astype(np.float64)
-    rng = np.random.default_rng(100 + seed)
-    # Integer initial centres drawn from the image: many exact distance ties.
-    init = np.unique(pixels, axis=0)[rng.choice(len(np.unique(pixels, axis=0)), k, replace=False)]
-    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init, max_iter=60)
-    fit, hist = histogram_lloyd(image, init, max_iter=60)
-    assert fit.n_iter == ref_iter
-    np.testing.assert_array_equal(fit.centers, ref_centers)  # bit for bit, not approximately
-    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+    equals_per_pixel_lloyd(image, image_colours(image, k, 100 + seed), max_iter=60)
 
 
 @pytest.mark.parametrize("k", [96, 160])
@@ -124,14 +141,7 @@ def test_many_centres_equal_per_pixel_lloyd(k: int, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(nearest_module, "_kept_lists", counting)
     image = photo_like(96, 128, k)
-    pixels = image.reshape(-1, 3).astype(np.float64)
-    colors = np.unique(pixels, axis=0)
-    init = colors[np.random.default_rng(k).choice(len(colors), k, replace=False)]
-    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init, max_iter=40)
-    fit, hist = histogram_lloyd(image, init, max_iter=40)
-    assert fit.n_iter == ref_iter
-    np.testing.assert_array_equal(fit.centers, ref_centers)
-    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+    equals_per_pixel_lloyd(image, image_colours(image, k, k), max_iter=40)
     # Both ways of making the lists took part.
     assert calls["kept"] > 0
     assert calls["stale"] > 0
@@ -151,11 +161,7 @@ def test_centres_reseeded_from_afar_equal_per_pixel_lloyd(seed: int) -> None:
     far = 255 - rng.integers(0, 60, (12, 3))
     init = np.unique(np.concatenate([far, colors[rng.choice(len(colors), 60, replace=False)]]), axis=0)
     rng.shuffle(init)
-    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init, max_iter=40)
-    fit, hist = histogram_lloyd(image, init, max_iter=40)
-    assert fit.n_iter == ref_iter
-    np.testing.assert_array_equal(fit.centers, ref_centers)
-    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+    equals_per_pixel_lloyd(image, init, max_iter=40)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -170,11 +176,7 @@ def test_small_problems_searched_without_bounds_equal_per_pixel_lloyd(seed: int,
     assert len(colors) * k <= PLAIN_SEARCH_MAX
     rng = np.random.default_rng(seed)
     init = np.concatenate([[[255.0, 255.0, 255.0]], colors[rng.choice(len(colors), k - 1, replace=False)]])
-    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init, max_iter=40)
-    fit, hist = histogram_lloyd(image, init, max_iter=40)
-    assert fit.n_iter == ref_iter
-    np.testing.assert_array_equal(fit.centers, ref_centers)
-    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
+    fit, hist = equals_per_pixel_lloyd(image, init, max_iter=40)
     # The margins are those of a full search: each is the gap to the nearest other centre.
     distances = np.sqrt(((hist.colors[:, None, :] - fit.centers[None]) ** 2).sum(axis=2))
     own = distances[np.arange(len(distances)), fit.labels]
@@ -191,10 +193,7 @@ def test_relabel_after_two_centres_jump_equals_a_full_search(seed: int) -> None:
     points = rng.integers(0, 256, (3000, 3)).astype(np.float64)
     data = WeightedPoints(points, np.ones(len(points)))
     old = rng.integers(0, 256, (64, 3)).astype(np.float64)
-    ranking = nearest_full(points, old)
-    start = Assignment(
-        ranking.labels, np.minimum(ranking.runner_up_distance, ranking.rest) - ranking.nearest_distance
-    )
+    start = full_search_assignment(points, old)
     new = old + rng.normal(0, 0.5, old.shape)
     jumping = rng.choice(64, 2, replace=False)
     new[jumping] = rng.integers(0, 256, (2, 3))
@@ -218,36 +217,31 @@ def test_points_searched_in_two_threads_equal_per_pixel_lloyd(
 
     monkeypatch.setattr(kmeans_module._ShardedSearch, "__init__", counted)
     image = photo_like(96, 128, k)
-    pixels = image.reshape(-1, 3).astype(np.float64)
-    colors = np.unique(pixels, axis=0)
-    init = colors[np.random.default_rng(k).choice(len(colors), k, replace=False)]
-    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init, max_iter=40)
-    fit, hist = histogram_lloyd(image, init, max_iter=40)
+    init = image_colours(image, k, k)
+    fit, hist = equals_per_pixel_lloyd(image, init, max_iter=40)
     assert sharded
-    assert fit.n_iter == ref_iter
-    np.testing.assert_array_equal(fit.centers, ref_centers)
-    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
     data = WeightedPoints(hist.colors.astype(np.float64), hist.counts.astype(np.float64))
-    ranking = nearest_full(data.points, init)
-    start = Assignment(
-        ranking.labels, np.minimum(ranking.runner_up_distance, ranking.rest) - ranking.nearest_distance
+    carried = lloyd(
+        data, init, stop=Stopping(max_iter=40, tol=0.0), start=full_search_assignment(data.points, init)
     )
-    carried = lloyd(data, init, stop=Stopping(max_iter=40, tol=0.0), start=start)
-    np.testing.assert_array_equal(carried.centers, ref_centers)
+    np.testing.assert_array_equal(carried.centers, fit.centers)  # both the reference's
     np.testing.assert_array_equal(carried.labels, fit.labels)
     # Margins depend on the path (bounds, not distances), but each must hold.
-    final = nearest_full(data.points, carried.centers)
-    true_margins = np.minimum(final.runner_up_distance, final.rest) - final.nearest_distance
+    true_margins = full_search_assignment(data.points, carried.centers).margins
     assert (carried.assignment.margins <= true_margins + 1e-9).all()
     assert (fit.assignment.margins <= true_margins + 1e-9).all()
+
+
+def _small_fit_inertia() -> float:
+    image = photo_like(48, 64, 1)
+    init = np.unique(image.reshape(-1, 3), axis=0)[:8].astype(np.float64)
+    return histogram_lloyd(image, init, max_iter=20)[0].inertia
 
 
 def _sharded_fit_in_child(queue: object) -> None:
     kmeans_module.SHARD_MIN_POINTS = 100
     kmeans_module._cores = lambda: 2
-    image = photo_like(48, 64, 1)
-    init = np.unique(image.reshape(-1, 3), axis=0)[:8].astype(np.float64)
-    queue.put(histogram_lloyd(image, init, max_iter=20)[0].inertia)  # type: ignore[attr-defined]
+    queue.put(_small_fit_inertia())  # type: ignore[attr-defined]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
@@ -258,9 +252,7 @@ def test_no_worker_thread_outlives_a_fit_and_a_forked_child_searches_in_two(
     (multiprocessing on Linux) finds no pool whose thread it lacks, and does not hang."""
     monkeypatch.setattr(kmeans_module, "SHARD_MIN_POINTS", 100)
     monkeypatch.setattr(kmeans_module, "_cores", lambda: 2)
-    image = photo_like(48, 64, 1)
-    init = np.unique(image.reshape(-1, 3), axis=0)[:8].astype(np.float64)
-    expected = histogram_lloyd(image, init, max_iter=20)[0].inertia
+    expected = _small_fit_inertia()
     assert not [t for t in threading.enumerate() if t.name.startswith("kmeans-quantize")]
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
@@ -275,16 +267,11 @@ def test_no_worker_thread_outlives_a_fit_and_a_forked_child_searches_in_two(
 
 def test_empty_clusters_are_reseeded_like_the_reference() -> None:
     image = photo_like(40, 40, 7) // 2  # colours 0..127
-    pixels = image.reshape(-1, 3).astype(np.float64)
     # Three centres far outside the data: their clusters are empty at once.
     init = np.array(
         [[255, 255, 255], [250, 255, 255], [255, 250, 255], [60, 60, 30], [20, 10, 5], [100, 30, 20]]
     )
-    ref_centers, ref_labels, ref_iter = reference_lloyd(pixels, init.astype(np.float64), max_iter=40)
-    fit, hist = histogram_lloyd(image, init, max_iter=40)
-    np.testing.assert_array_equal(fit.centers, ref_centers)
-    np.testing.assert_array_equal(fit.labels[hist.inverse], ref_labels)
-    assert fit.n_iter == ref_iter
+    fit, _ = equals_per_pixel_lloyd(image, init, max_iter=40)
     assert np.isfinite(fit.centers).all()
     assert len(np.unique(fit.centers, axis=0)) == len(init)
     assert (np.bincount(fit.labels, minlength=len(init)) > 0).all()
