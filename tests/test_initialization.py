@@ -61,3 +61,38 @@ def test_split_merge_refines_the_start_only_up_to_its_palette_size_cap(
     monkeypatch.setattr(initialization, "split_merge", recorded)
     coarse_to_fine_start(data, Options.from_keywords(k, init="k-means++", tol=0.1, max_iter=5), rng)
     assert bool(runs) is refined
+
+
+def plain_kmeans_plusplus(
+    points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Greedy k-means++ written plainly: every candidate against every point at once."""
+    n_trials = 2 + int(np.log(k))
+    centers = [points[rng.choice(len(points), p=weights / weights.sum())]]
+    closest = ((points - centers[0]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        cumulative = np.cumsum(weights * closest)
+        targets = rng.random(n_trials) * cumulative[-1]
+        candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), len(points) - 1)
+        reached = [np.minimum(closest, ((points - points[c]) ** 2).sum(axis=1)) for c in candidates]
+        trial = int(np.argmin([np.sum(weights * r) for r in reached]))
+        centers.append(points[candidates[trial]])
+        closest = reached[trial]
+    return np.array(centers)
+
+
+@pytest.mark.parametrize(
+    ("n_points", "n_dims", "k"),
+    [(3000, 3, 40), (40_000, 3, 8), (300, 1, 12)],
+    ids=["rgb-one-block", "rgb-two-blocks", "gray"],
+)
+def test_kmeans_plusplus_picks_the_centres_a_plain_implementation_picks(
+    n_points: int, n_dims: int, k: int
+) -> None:
+    rng = np.random.default_rng(n_points)
+    points = rng.integers(0, 256, (n_points, n_dims)).astype(np.float64)
+    weights = rng.integers(1, 30, n_points).astype(np.float64)
+    blocks = len(list(initialization.row_chunks(n_points, 2 + int(np.log(k)))))
+    assert (blocks > 1) == (n_points == 40_000)  # both ways through the blocks are exercised
+    seeded = initialization.init_kmeans_plusplus(WeightedPoints(points, weights), k, np.random.default_rng(7))
+    np.testing.assert_array_equal(seeded, plain_kmeans_plusplus(points, weights, k, np.random.default_rng(7)))

@@ -186,24 +186,66 @@ def init_kmeans_plusplus(
         first = rng.choice(len(data), p=weights / weights.sum())
         centers[0] = points[first]
         closest = squared_distances(points, centers[:1])[:, 0]
+    # Blocks over points keep the (trials x points) arrays small. Their work arrays are made
+    # once, and the chosen candidate's distances are kept, not computed again: each of the K
+    # steps is a dozen numpy calls on a few thousand grid points, where allocations and the
+    # number of calls are most of the cost (quantize() at K = 256 on 21 photos of 0.2-1 MP,
+    # against a fresh squared_distances per block and per chosen candidate: median 0.97x and
+    # 0.98x the time in two runs, range 0.92-1.02x; the same seeds).
+    blocks = list(row_chunks(len(data), n_trials))
+    columns = np.ascontiguousarray(points.T)
+    work = _CandidateWork(n_trials, points.shape[1], blocks[0].stop)
     for index in range(max(1, len(fixed)), n_clusters):
         cumulative = np.cumsum(weights * closest)
         targets = rng.random(n_trials) * cumulative[-1]
         candidates = np.minimum(np.searchsorted(cumulative, targets, side="right"), len(data) - 1)
+        coordinates = points[candidates]
         potentials = np.zeros(n_trials)
-        # Block over points so the (points x trials) matrix stays small.
-        for rows in row_chunks(len(data), n_trials):
-            # Candidates by points, so that the sums run along contiguous rows (an (N, trials)
-            # block summed over its first axis is about 10 times slower).
-            dist = np.minimum(squared_distances(points[candidates], points[rows]), closest[None, rows])
-            dist *= weights[None, rows]
-            # An explicit sum, not a BLAS dot product, so the result does not
-            # depend on BLAS threading.
-            potentials += dist.sum(axis=1)
-        best = candidates[np.argmin(potentials)]
-        centers[index] = points[best]
-        np.minimum(closest, squared_distances(points, points[best : best + 1])[:, 0], out=closest)
+        for rows in blocks:
+            candidate_sq = work.squared_distances(coordinates, columns[:, rows])
+            potentials += work.potentials(candidate_sq, closest[rows], weights[rows])
+        trial = int(np.argmin(potentials))
+        centers[index] = coordinates[trial]
+        if len(blocks) == 1:
+            chosen_sq = candidate_sq[trial]
+        else:  # the work arrays hold only the last block: compute the chosen one's distances again
+            chosen_sq = squared_distances(points, centers[index : index + 1])[:, 0]
+        np.minimum(closest, chosen_sq, out=closest)
     return centers
+
+
+class _CandidateWork:
+    """Work arrays for k-means++'s candidates against one block of points, reused every step."""
+
+    def __init__(self, n_trials: int, n_dims: int, block_size: int) -> None:
+        self.differences = np.empty((n_trials, n_dims, block_size))
+        self.squared = np.empty((n_trials, block_size))
+        self.weighted = np.empty((n_trials, block_size))
+
+    def squared_distances(self, candidates: FloatArray, columns: FloatArray) -> FloatArray:
+        """Squared distances (candidates x points) to the points ``columns``, one row per channel.
+
+        Summed channel by channel as :func:`~kmeans_quantize.nearest.squared_distances` sums
+        them, so the values are the same.
+        """
+        size = columns.shape[1]
+        differences = self.differences[:, :, :size]
+        np.subtract(candidates[:, :, None], columns[None], out=differences)
+        np.square(differences, out=differences)
+        total = self.squared[:, :size]
+        np.copyto(total, differences[:, 0])
+        for channel in range(1, columns.shape[0]):
+            total += differences[:, channel]
+        return total
+
+    def potentials(self, candidate_sq: FloatArray, closest: FloatArray, weights: FloatArray) -> FloatArray:
+        """Each candidate's weighted sum of squared distances to the nearest centre, were it added."""
+        reduced = np.minimum(candidate_sq, closest, out=self.weighted[:, : closest.size])
+        reduced *= weights
+        # Summed along contiguous rows (an (N, trials) block summed over its first axis is about
+        # 10 times slower); an explicit sum, not a BLAS dot product, so the result does not
+        # depend on BLAS threading.
+        return reduced.sum(axis=1)
 
 
 def coarse_to_fine_start(
