@@ -70,9 +70,11 @@ class ColorHistogram:
         return int(self.colors.shape[0])
 
 
-def _pack_uint8(colors: NDArray[np.uint8]) -> NDArray[np.int32]:
-    """One integer key per row: the channels' bytes, most significant first."""
-    key = colors[:, 0].astype(np.int32)
+def _pack_uint8(
+    colors: NDArray[np.uint8], dtype: type[np.signedinteger[Any]]
+) -> NDArray[np.signedinteger[Any]]:
+    """One integer key of ``dtype`` per row: the channels' bytes, most significant first."""
+    key = colors[:, 0].astype(dtype)
     for channel in range(1, colors.shape[1]):
         key <<= 8
         key |= colors[:, channel]
@@ -88,20 +90,27 @@ def _unpack_uint8(keys: NDArray[np.integer], n_channels: int) -> NDArray[np.uint
 
 
 def _uint8_histogram(colors: NDArray[np.uint8]) -> ColorHistogram:
-    keys = _pack_uint8(colors)
     n_keys = 1 << (8 * colors.shape[1])
-    if colors.shape[1] == 1 or keys.size >= _DENSE_MIN_PIXELS:
-        # Count into a table of every possible colour: linear time.
+    if colors.shape[1] == 1 or colors.shape[0] >= _DENSE_MIN_PIXELS:
+        # Count into a table of every possible colour: linear time. The keys are intp, the
+        # index type: np.bincount and np.take would each cast int32 keys to a temporary copy
+        # (24 MP: two of 192 MB; 1.04-1.08 s against 1.19-1.47 s when, as here between
+        # benchmark runs, the memory is fresh to the process; 0.33 s against 0.35 s when not).
+        keys = _pack_uint8(colors, np.intp)
         table = np.bincount(keys, minlength=n_keys)
         present = np.flatnonzero(table)
         counts = table[present]
         # The counts are out: the table becomes each colour's index (only the entries of
         # present colours are read), which spares a second table of every colour.
         table[present] = np.arange(present.size)
-        return ColorHistogram(_unpack_uint8(present, colors.shape[1]), counts, np.take(table, keys))
+        # Each pixel's index goes over its own key, which is read first: no third array of
+        # every pixel. (mode="clip": with "raise", np.take would buffer its output.)
+        inverse = np.take(table, keys, out=keys, mode="clip")
+        return ColorHistogram(_unpack_uint8(present, colors.shape[1]), counts, inverse)
     # Sort by a radix sort on the key's bytes: numpy's stable sort of 8- and 16-bit integers is a
     # radix sort, linear in the pixels. Measured on 0.4 MP photos: 8 ms, against 42 ms for
     # np.sort of the keys and np.searchsorted for every pixel's index.
+    keys = _pack_uint8(colors, np.int32)
     order = _radix_order(keys, 8 * colors.shape[1])
     ordered = keys[order]
     first = np.empty(ordered.size, dtype=bool)
