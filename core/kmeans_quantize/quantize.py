@@ -348,9 +348,15 @@ def _finish(
 
 
 def _pixel_labels(data: PixelData, hist: ColorHistogram, hist_labels: NDArray[np.intp]) -> NDArray[np.intp]:
-    """Per-pixel labels (-1 where not selected) from the labels of the histogram colours."""
+    """Per-pixel labels (-1 where not selected) from the labels of the histogram colours.
+
+    Spends ``hist``: when every pixel is selected, the labels are written over its inverse,
+    which the callers no longer need (one array of every pixel less: 192 MB at 24 MP).
+    """
     if data.all_selected:
-        labels: NDArray[np.intp] = np.take(hist_labels, hist.inverse)
+        # Each pixel's label goes over its own colour index, which is read first (mode="clip":
+        # with "raise", np.take would buffer its output; the indices are valid).
+        labels: NDArray[np.intp] = np.take(hist_labels, hist.inverse, out=hist.inverse, mode="clip")
         return labels
     labels = np.full(data.colors.shape[0], -1, dtype=np.intp)
     labels[data.selected] = np.take(hist_labels, hist.inverse)
@@ -378,7 +384,16 @@ def _paint(
     image = data.image.copy()
     flat = image.reshape(data.colors.shape[0], -1)
     n_color = data.n_color_channels
-    if data.all_selected:
+    if (
+        data.all_selected
+        and type(flat) is np.ndarray
+        and flat.dtype == colors.dtype
+        and n_color == flat.shape[1]
+    ):
+        # Every value is replaced: gathered straight into the copy, with no temporary of every
+        # pixel (mode="clip": with "raise", np.take would buffer its output; labels are valid).
+        np.take(colors, labels, axis=0, out=flat, mode="clip")
+    elif data.all_selected:
         # np.take gathers whole rows several times faster than fancy indexing.
         flat[:, :n_color] = np.take(colors, labels, axis=0)
     else:
