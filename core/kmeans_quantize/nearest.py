@@ -74,17 +74,18 @@ def row_chunks(n_rows: int, n_cols: int) -> Iterator[slice]:
         yield slice(start, min(start + step, n_rows))
 
 
-def squared_distances(points: FloatArray, centers: FloatArray, out: FloatArray | None = None) -> FloatArray:
+def squared_distances(
+    points: FloatArray, centers: FloatArray, out: FloatArray | None = None, scratch: FloatArray | None = None
+) -> FloatArray:
     """Squared Euclidean distances, shape ``(len(points), len(centers))``.
 
-    The caller keeps the block small (see :data:`CHUNK_ELEMENTS`).
+    The caller keeps the block small (see :data:`CHUNK_ELEMENTS`). ``out`` and ``scratch``,
+    if given, are work arrays of at least that shape (a caller that computes many blocks
+    saves their allocation).
     """
     n, k = points.shape[0], centers.shape[0]
-    if out is None:
-        out = np.empty((n, k), dtype=np.float64)
-    else:
-        out = out[:n, :k]
-    scratch = np.empty_like(out)
+    out = np.empty((n, k), dtype=np.float64) if out is None else out[:n, :k]
+    scratch = np.empty_like(out) if scratch is None else scratch[:n, :k]
     for channel in range(points.shape[1]):
         target = out if channel == 0 else scratch
         np.subtract(points[:, channel, None], centers[None, :, channel], out=target)
